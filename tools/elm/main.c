@@ -1,40 +1,56 @@
 /* elm — the command-line front end. Uses only elm.h. */
 #include "elm.h"
+#include "commands.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static int cmd_help(int argc, char **argv);
+/* One line per command; keep alphabetical after help. */
+const elm_cli_command elm_cli_commands[] = {
+    {"help", cmd_help, "elm help [keys|man|COMMAND]", "list commands, configuration keys, or print the man page"},
+};
+const int elm_cli_n_commands = (int)(sizeof elm_cli_commands / sizeof elm_cli_commands[0]);
+
+int elm_cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "elm %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int elm_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "elm %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    for (int i = 0; i < elm_cli_n_commands; i++)
+        if (strcmp(elm_cli_commands[i].name, cmd) == 0)
+            fprintf(stderr, "usage: %s\n", elm_cli_commands[i].synopsis);
+    return 2;
+}
+
+static void log_to_stderr(elm_log_level level, const char *msg, void *user)
+{
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    (void)user;
+    fprintf(stderr, "elm: %s: %s\n", names[level <= ELM_LOG_DEBUG ? level : ELM_LOG_DEBUG], msg);
+}
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: elm [--version] [--help] <command> [args]\n\n"
-               "commands:\n"
-               "  help keys        list every configuration key with its default and doc\n");
-}
-
-static int print_keys(void)
-{
-    size_t n = elm_config_key_count();
-    for (size_t i = 0; i < n; i++) {
-        elm_key_info info;
-        ELM_STRUCT_INIT(&info);
-        if (elm_config_key_info(i, &info) != ELM_OK)
-            return 1;
-        printf("%-28s %-7s default %-12s %s\n", info.key,
-               info.type == ELM_TYPE_INT ? "int" : info.type == ELM_TYPE_DOUBLE ? "double"
-               : info.type == ELM_TYPE_BOOL ? "bool" : info.type == ELM_TYPE_CHOICE ? "choice" : "string",
-               info.default_text[0] ? info.default_text : "\"\"", info.doc);
-    }
-    return 0;
-}
-
-static int cmd_help(int argc, char **argv)
-{
-    if (argc >= 2 && strcmp(argv[1], "keys") == 0)
-        return print_keys();
-    usage(stdout);
-    return 0;
+    fprintf(f, "usage: elm [--version] [--help] <command> [args]\n\ncommands:\n");
+    for (int i = 0; i < elm_cli_n_commands; i++)
+        fprintf(f, "  %-22s %s\n", elm_cli_commands[i].name, elm_cli_commands[i].summary);
+    fprintf(f, "\nRun `elm help COMMAND` for a command's synopsis, `elm help keys` for the\n"
+               "configuration keys (each is also a --flag of the commands that use it).\n");
 }
 
 int main(int argc, char **argv)
@@ -43,7 +59,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--version") == 0) {
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("elm %s (libtorch %s)\n", elm_version_string(), elm_backend_version());
         return 0;
     }
@@ -51,9 +67,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "help") == 0)
-        return cmd_help(argc - 1, argv + 1);
-    fprintf(stderr, "elm: unknown command '%s'\n", argv[1]);
+    elm_set_log_callback(log_to_stderr, NULL, ELM_LOG_WARN);
+    for (int i = 0; i < elm_cli_n_commands; i++)
+        if (strcmp(argv[1], elm_cli_commands[i].name) == 0)
+            return elm_cli_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "elm: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
 }

@@ -1,0 +1,134 @@
+/* elm help: commands, configuration keys, and the man page — all generated
+ * from the command table and the configuration schema so they cannot drift. */
+#include "elm.h"
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *type_name(elm_type t)
+{
+    switch (t) {
+    case ELM_TYPE_INT: return "int";
+    case ELM_TYPE_DOUBLE: return "double";
+    case ELM_TYPE_BOOL: return "bool";
+    case ELM_TYPE_CHOICE: return "choice";
+    case ELM_TYPE_STRING: return "string";
+    }
+    return "?";
+}
+
+/* "lora.rank" → "--lora-rank" */
+static void flag_of(const char *key, char *buf, size_t cap)
+{
+    size_t j = 0;
+    buf[j++] = '-';
+    buf[j++] = '-';
+    for (const char *p = key; *p && j + 1 < cap; p++)
+        buf[j++] = (*p == '.' || *p == '_') ? '-' : *p;
+    buf[j] = '\0';
+}
+
+static int print_keys(void)
+{
+    size_t n = elm_config_key_count();
+    printf("%-28s %-7s %-14s %s\n", "KEY", "TYPE", "DEFAULT", "DOC");
+    for (size_t i = 0; i < n; i++) {
+        elm_key_info info;
+        ELM_STRUCT_INIT(&info);
+        if (elm_config_key_info(i, &info) != ELM_OK)
+            return elm_cli_fail("help", "%s", elm_last_error());
+        printf("%-28s %-7s %-14s %s", info.key, type_name(info.type),
+               info.default_text[0] ? info.default_text : "\"\"", info.doc);
+        if (info.type == ELM_TYPE_CHOICE)
+            printf(" [%s]", info.choices);
+        putchar('\n');
+    }
+    return 0;
+}
+
+/* roff-escape a doc line: backslashes and leading dots/quotes. */
+static void roff(const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", stdout);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else if (*s == '-')
+            fputs("\\-", stdout);
+        else if (*s == '\n')
+            fputs("\\n", stdout);
+        else
+            putchar(*s);
+    }
+}
+
+static int print_man(void)
+{
+    printf(".TH ELM 1 \"\" \"libelm %s\" \"User Commands\"\n", elm_version_string());
+    printf(".SH NAME\nelm \\- erase concepts from causal language models (ELM)\n");
+    printf(".SH SYNOPSIS\n.B elm\n[\\fB\\-\\-version\\fR] [\\fB\\-\\-help\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]\n");
+    printf(".SH DESCRIPTION\n"
+           "\\fBelm\\fR trains a LoRA adapter that erases a concept from a Hugging Face or GGUF\n"
+           "causal language model with the ELM objective, and generates and evaluates with it.\n"
+           "It is the command-line front end of libelm.\n");
+    printf(".SH COMMANDS\n");
+    for (int i = 0; i < elm_cli_n_commands; i++) {
+        printf(".TP\n.B ");
+        roff(elm_cli_commands[i].synopsis);
+        printf("\n");
+        roff(elm_cli_commands[i].summary);
+        printf("\n");
+    }
+    printf(".SH CONFIGURATION KEYS\n"
+           "Every key is also a flag of the commands that use it: \\fBlora.rank\\fR is\n"
+           "\\fB\\-\\-lora\\-rank\\fR.\n");
+    size_t n = elm_config_key_count();
+    for (size_t i = 0; i < n; i++) {
+        elm_key_info info;
+        char flag[96];
+        ELM_STRUCT_INIT(&info);
+        if (elm_config_key_info(i, &info) != ELM_OK)
+            return 1;
+        flag_of(info.key, flag, sizeof flag);
+        printf(".TP\n.BR ");
+        roff(flag);
+        printf(" \" \\fI%s\\fR\"\n", type_name(info.type));
+        roff(info.doc);
+        printf(" (key \\fB");
+        roff(info.key);
+        printf("\\fR, default \\fB");
+        roff(info.default_text[0] ? info.default_text : "\"\"");
+        printf("\\fR");
+        if (info.type == ELM_TYPE_CHOICE) {
+            printf("; one of ");
+            roff(info.choices);
+        }
+        printf(")\n");
+    }
+    printf(".SH EXIT STATUS\n0 on success, 1 on a runtime error (the message names the file, field,\n"
+           "line or offset at fault), 2 on a usage error.\n");
+    printf(".SH SEE ALSO\nThe libelm C API: \\fIelm.h\\fR.\n");
+    return 0;
+}
+
+int cmd_help(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "keys") == 0)
+        return print_keys();
+    if (argc >= 2 && strcmp(argv[1], "man") == 0)
+        return print_man();
+    if (argc >= 2) {
+        for (int i = 0; i < elm_cli_n_commands; i++)
+            if (strcmp(elm_cli_commands[i].name, argv[1]) == 0) {
+                printf("usage: %s\n%s\n", elm_cli_commands[i].synopsis, elm_cli_commands[i].summary);
+                return 0;
+            }
+        return elm_cli_usage("help", "unknown command '%s'", argv[1]);
+    }
+    printf("usage: elm [--version] [--help] <command> [args]\n\ncommands:\n");
+    for (int i = 0; i < elm_cli_n_commands; i++)
+        printf("  %-22s %s\n", elm_cli_commands[i].name, elm_cli_commands[i].summary);
+    return 0;
+}

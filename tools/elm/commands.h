@@ -1,0 +1,22 @@
+/* The CLI's subcommands. Each lives in its own cmd_<name>.c and is listed in
+ * the table in main.c. Exit status: 0 ok, 1 runtime error, 2 usage error. */
+#ifndef ELM_CLI_COMMANDS_H
+#define ELM_CLI_COMMANDS_H
+
+typedef struct elm_cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *synopsis;              /* "elm inspect PATH [--json]" */
+    const char *summary;               /* one line */
+} elm_cli_command;
+
+/* Print "elm <cmd>: <message>" on stderr and return the exit status. */
+int elm_cli_fail(const char *cmd, const char *fmt, ...);
+int elm_cli_usage(const char *cmd, const char *fmt, ...);
+
+int cmd_help(int argc, char **argv);
+
+extern const elm_cli_command elm_cli_commands[];
+extern const int elm_cli_n_commands;
+
+#endif
