@@ -665,7 +665,7 @@ elm_status elm_dataset_load(const char *path, const elm_data_opts *opts, elm_dat
     if (st == ELM_OK && ds->n == 0) {
         if (ds->kind == ELM_DATASET_TEXT && L.dropped)
             st = elm_err(ELM_E_FORMAT,
-                         "%s: no records left after filtering (min_chars=%lld): all %zu texts have at most "
+                         "%s: no records left after filtering (min_chars=%lld): the %zu text(s) all have at most "
                          "%lld characters",
                          path, (long long)opts->min_chars, L.dropped, (long long)opts->min_chars);
         else

@@ -169,7 +169,7 @@ elm_status elm_mcq_add(elm_mcq_set *set, struct json_object *rec, const char *wh
     if (n > 26)
         /* letters A..Z name the choices in prompts */
         return elm_err(ELM_E_FORMAT, "%s: field 'choices' has %zu choices; at most 26 (A-Z)", where, n);
-    int answer;
+    int answer = -1;
     char field[32];
     for (size_t j = 0; j < n; j++) {
         const char *cs;
