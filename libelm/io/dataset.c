@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,6 +543,8 @@ static elm_status parse_whole(const char *path, const char *buf, size_t len, str
 {
     *out = NULL;
     *several = 0;
+    if (len > INT_MAX) /* json-c takes an int length */
+        return elm_err(ELM_E_UNSUPPORTED, "%s: a JSON document over 2 GiB is not supported; use JSONL", path);
     struct json_tokener *tok = json_tokener_new();
     if (!tok)
         return elm_err(ELM_E_NOMEM, "out of memory (JSON parser)");

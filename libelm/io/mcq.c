@@ -1,6 +1,7 @@
 #include "io/mcq.h"
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,8 @@ elm_status elm_mcq_add(elm_mcq_set *set, struct json_object *rec, const char *wh
 
 static elm_status parse_list(const char *path, const char *buf, size_t len, elm_mcq_set *set)
 {
+    if (len > INT_MAX) /* json-c takes an int length */
+        return elm_err(ELM_E_UNSUPPORTED, "%s: a JSON document over 2 GiB is not supported; use JSONL", path);
     struct json_tokener *tok = json_tokener_new();
     if (!tok)
         return elm_err(ELM_E_NOMEM, "out of memory (JSON parser)");
