@@ -24,7 +24,7 @@ const elm_schema_entry elm_schema[] = {
     {"runtime.log_level", C, "warn", 0, 0, "error|warn|info|debug", "most detailed log level passed to the log callback"},
 
     /* data */
-    {"data.format", C, "auto", 0, 0, "auto|jsonl|text|paragraphs|json|consistency",
+    {"data.format", C, "auto", 0, 0, "auto|jsonl|text|paragraphs|json|consistency|mcq",
      "dataset file format (auto: by extension and content)"},
     {"data.text_field", S, "text", 0, 0, NULL, "field holding the text in JSONL/JSON object records"},
     {"data.min_chars", I, "50", 0, BIG, NULL, "drop texts of at most this many characters"},
