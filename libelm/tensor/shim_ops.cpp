@@ -3,6 +3,7 @@
 #include "tensor/shim_internal.hpp"
 
 #include <cmath>
+#include <limits>
 
 using namespace elm_shim;
 
@@ -40,27 +41,37 @@ bool list_present(et_tensor *const *ts, int n)
 // Attention where rows with no allowed key give zeros: such rows attend to
 // every key instead (finite values and gradients), then are zeroed.
 at::Tensor attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
-                     const c10::optional<at::Tensor> &mask_in, bool causal, double scale)
+                     const c10::optional<at::Tensor> &user_mask, bool causal, double scale)
 {
     TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "q, k, v must be [B,H,T,D]; got q ", q.sizes(),
                 ", k ", k.sizes(), ", v ", v.sizes());
     int64_t T = q.size(2), S = k.size(2);
-    c10::optional<at::Tensor> mask;
-    if (mask_in) {
-        TORCH_CHECK(mask_in->scalar_type() == at::kBool, "mask must be bool, got ", mask_in->scalar_type());
-        mask = *mask_in;
-    }
+    if (user_mask)
+        TORCH_CHECK(user_mask->scalar_type() == at::kBool, "mask must be bool, got ", user_mask->scalar_type(),
+                    " (shape ", user_mask->sizes(), ")");
+    c10::optional<at::Tensor> mask = user_mask;
+    bool sdpa_causal = false;
     if (causal) {
-        // Query i sits at position S-T+i (KV cache holds the earlier S-T keys).
-        auto c = at::ones({T, S}, q.options().dtype(at::kBool)).tril(S - T);
-        mask = mask ? at::logical_and(*mask, c) : c;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+        // SDPA's is_causal is top-left aligned: right only when T == S.
+        if (!mask && T == S)
+            sdpa_causal = true;
+#endif
+        if (!sdpa_causal) {
+            // Query i sits at position S-T+i (a KV cache holds the earlier keys).
+            auto c = at::ones({T, S}, q.options().dtype(at::kBool)).tril(S - T);
+            mask = mask ? at::logical_and(*mask, c) : c;
+        }
     }
+    // Only a caller's mask, or causal with T > S, can empty a row.
     c10::optional<at::Tensor> row_empty;
-    if (mask) {
-        auto any = mask->any(-1, /*keepdim=*/true);
-        if (!any.all().item<bool>()) {
-            row_empty = at::logical_not(any);
-            mask = at::logical_or(*mask, *row_empty);
+    if (mask && (user_mask || T > S)) {
+        auto none = at::logical_not(mask->any(-1, /*keepdim=*/true));
+        // On CPU skip the repair when no row is empty; on a GPU always apply
+        // it rather than synchronise to find out.
+        if (!none.is_cpu() || none.any().item<bool>()) {
+            row_empty = none;
+            mask = at::logical_or(*mask, none);
         }
     }
     at::Tensor out;
@@ -68,7 +79,7 @@ at::Tensor attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor 
     c10::optional<double> sc;
     if (scale > 0)
         sc = scale;
-    out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, sc);
+    out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, sdpa_causal, sc);
 #else
     auto kt = k.transpose(-2, -1);
     at::Tensor scores;
