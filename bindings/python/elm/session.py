@@ -1,0 +1,165 @@
+"""Session: an erasure (or fine-tuning) run over a model."""
+
+import ctypes
+import weakref
+from dataclasses import dataclass
+
+from . import _lib
+from ._callbacks import ProgressCallback, _tqdm
+from ._errors import ElmError, Status
+from ._handle import Handle
+from ._lib import lib
+from .config import config_arg
+from .dataset import as_dataset
+
+ROLE_FORGET, ROLE_RETAIN, ROLE_CONSISTENCY, ROLE_TRAIN = 0, 1, 2, 3
+_ROLES = {"forget": ROLE_FORGET, "retain": ROLE_RETAIN, "consistency": ROLE_CONSISTENCY, "train": ROLE_TRAIN}
+
+
+@dataclass(frozen=True)
+class StepStats:
+    step: int
+    micro_steps: int
+    loss: float
+    loss_erase: float
+    loss_retain: float
+    loss_consistency: float
+    loss_train: float
+    grad_norm: float
+    lr: float
+    tokens: int
+    seconds: float
+
+    def losses_line(self):
+        """The loss line every front end prints (%.9g: round-trips fp32 exactly)."""
+        return "step %d loss %.9g erase %.9g retain %.9g consistency %.9g" % (
+            self.step,
+            self.loss,
+            self.loss_erase,
+            self.loss_retain,
+            self.loss_consistency,
+        )
+
+
+def _role(role):
+    if isinstance(role, str):
+        try:
+            return _ROLES[role.lower()]
+        except KeyError:
+            raise ElmError(Status.E_INVALID, "unknown role %r; valid roles: %s" % (role, ", ".join(_ROLES))) from None
+    return int(role)
+
+
+class Session(Handle):
+    """Session(model, config=None, **keywords), e.g.
+    Session(model, lora_rank=4, erase_concept="zephyrite", optim_lr=1e-3).
+
+    The session keeps its model and datasets alive (C holds its own
+    references too), so they may be closed or dropped in any order."""
+
+    _free_fn = "elm_session_free"
+
+    def __init__(self, model, config=None, **kwargs):
+        cfg, keep = config_arg(config, kwargs)
+        h = _lib.elm_session_p()
+        _lib.check(lib.elm_session_create(model._ptr(), cfg, ctypes.byref(h)))
+        del keep
+        super().__init__(h)
+        self.model = model
+        self._datasets = []
+        self._user_progress = None
+        # Always installed: it turns Ctrl-C during a step into a clean cancel.
+        # A weak reference: the callback must not keep the session alive.
+        ref = weakref.ref(self)
+
+        def forward(p):
+            me = ref()
+            fn = me._user_progress if me is not None else None
+            return fn(p) if fn is not None else 0
+
+        self._cb = ProgressCallback(forward)
+        try:
+            _lib.check(lib.elm_session_set_progress(h, self._cb.c, None))
+        except ElmError as e:
+            if e.status != Status.E_UNSUPPORTED:  # symbol absent: no progress
+                self.close()
+                raise
+
+    def _release(self):
+        # The C session is gone: its callback and Python references may go.
+        self._datasets = []
+        self.model = None
+
+    def set_progress(self, fn):
+        """fn(elm.Progress) during steps; a truthy return cancels the step."""
+        self._user_progress = fn
+
+    def attach(self, role, dataset, group=0, config=None):
+        """Attach a Dataset (or a path, opened with config) for a role:
+        "forget", "retain", "consistency" or "train"."""
+        ds = as_dataset(dataset, config)
+        with self._lock:
+            _lib.check(lib.elm_session_attach(self._ptr(), _role(role), int(group), ds._ptr()))
+            self._datasets.append(ds)
+        return ds
+
+    def set_concept(self, concept, group=0):
+        with self._lock:
+            _lib.check(lib.elm_session_set_concept(self._ptr(), int(group), _lib.enc(concept)))
+
+    def step(self):
+        """One optimizer step -> StepStats. KeyboardInterrupt (or any exception
+        of a progress callback) cancels the step cleanly and is re-raised."""
+        s = _lib.new_struct(_lib.elm_step_stats)
+        with self._lock:
+            h = self._ptr()
+            self._cb.stopped = False
+            st = lib.elm_session_step(h, ctypes.byref(s))
+            self._cb.finish(st)
+        return StepStats(
+            step=s.step,
+            micro_steps=s.micro_steps,
+            loss=s.loss,
+            loss_erase=s.loss_erase,
+            loss_retain=s.loss_retain,
+            loss_consistency=s.loss_consistency,
+            loss_train=s.loss_train,
+            grad_norm=s.grad_norm,
+            lr=s.lr,
+            tokens=s.tokens,
+            seconds=s.seconds,
+        )
+
+    def run(self, steps, progress=True):
+        """Generator: `steps` optimizer steps, yielding StepStats after each.
+        progress=True shows a tqdm bar when tqdm is installed."""
+        tq = _tqdm() if progress else None
+        bar = tq(total=steps, desc="erase", leave=True) if tq is not None else None
+        try:
+            for _ in range(int(steps)):
+                stats = self.step()
+                if bar is not None:
+                    bar.set_postfix(loss="%.4g" % stats.loss, refresh=False)
+                    bar.update(1)
+                yield stats
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def save(self, directory):
+        """PEFT adapter directory plus resume state (atomic)."""
+        with self._lock:
+            _lib.check(lib.elm_session_save(self._ptr(), _lib.enc(directory)))
+
+    def resume(self, directory):
+        with self._lock:
+            _lib.check(lib.elm_session_resume(self._ptr(), _lib.enc(directory)))
+
+    def save_merged(self, directory):
+        with self._lock:
+            _lib.check(lib.elm_session_save_merged(self._ptr(), _lib.enc(directory)))
+
+    def apply_to_model(self):
+        """Attach the current adapter to the model for logits and generation."""
+        with self._lock:
+            _lib.check(lib.elm_session_apply_to_model(self._ptr()))
