@@ -62,9 +62,8 @@ class Model(Handle):
         return cls(path, config, **kwargs)
 
     def _release(self):
-        t, self._tokenizer = self._tokenizer, None
-        if t is not None:
-            t.close()
+        # The tokenizer holds its own C reference: it stays usable after close().
+        self._tokenizer = None
 
     @property
     def info(self):
