@@ -1,0 +1,472 @@
+/* Opening a model: find its files, read the configuration, load and check
+ * every weight, set up rotary frequencies; reference counting. */
+#include "model/model.h"
+#include "model/wsrc.h"
+
+#include "core/error.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- module names ---- */
+
+static const char *const hf_names[ELM_MOD_COUNT] = {"q_proj", "k_proj", "v_proj", "o_proj",
+                                                    "gate_proj", "up_proj", "down_proj"};
+static const char *const short_names[ELM_MOD_COUNT] = {"q", "k", "v", "o", "gate", "up", "down"};
+static const char *const gguf_names[ELM_MOD_COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                                      "ffn_gate", "ffn_up", "ffn_down"};
+
+const char *elm_module_hf_name(elm_module m) { return (unsigned)m < ELM_MOD_COUNT ? hf_names[m] : "?"; }
+const char *elm_module_short(elm_module m) { return (unsigned)m < ELM_MOD_COUNT ? short_names[m] : "?"; }
+const char *elm_module_parent(elm_module m) { return m <= ELM_MOD_O ? "self_attn" : "mlp"; }
+
+int elm_module_from_name(const char *name)
+{
+    for (int i = 0; i < ELM_MOD_COUNT; i++)
+        if (strcmp(name, hf_names[i]) == 0 || strcmp(name, short_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Output and input sizes of a projection. */
+static void module_shape(const elm_llama_config *c, int mod, int64_t *out, int64_t *in)
+{
+    int64_t qd = (int64_t)c->n_heads * c->head_dim, kvd = (int64_t)c->n_kv_heads * c->head_dim;
+    switch (mod) {
+    case ELM_MOD_Q: *out = qd; *in = c->n_embd; break;
+    case ELM_MOD_K:
+    case ELM_MOD_V: *out = kvd; *in = c->n_embd; break;
+    case ELM_MOD_O: *out = c->n_embd; *in = qd; break;
+    case ELM_MOD_GATE:
+    case ELM_MOD_UP: *out = c->n_ff; *in = c->n_embd; break;
+    default: *out = c->n_embd; *in = c->n_ff; break;
+    }
+}
+
+void elm_model_module_shape(const elm_model *m, elm_module mod, int64_t *out_features, int64_t *in_features)
+{
+    module_shape(&m->cfg, mod, out_features, in_features);
+}
+
+/* ---- dtype / device ---- */
+
+elm_status elm_model_pick_dtype(const elm_config *cfg, et_device dev, et_dtype *out)
+{
+    const char *name = NULL;
+    ELM_TRY(elm_config_get_string(cfg, "runtime.dtype", &name));
+    if (strcmp(name, "auto") == 0) {
+        *out = (dev.kind != 0 || et_cpu_has_bf16()) ? ET_BF16 : ET_F32;
+        return ELM_OK;
+    }
+    return et_parse_dtype(name, out);
+}
+
+/* ---- loading one tensor ---- */
+
+typedef struct loader {
+    elm_model *m;
+    elm_wsrc *w;
+    et_scope *tmp;
+    char dtypes[64]; /* distinct source dtypes seen, "+"-joined */
+    int n_zero_copy, n_loaded;
+} loader;
+
+static void note_dtype(loader *L, const char *dt)
+{
+    char *p = L->dtypes;
+    size_t n = strlen(dt);
+    while (*p) {
+        if (strncmp(p, dt, n) == 0 && (p[n] == '+' || p[n] == '\0'))
+            return;
+        p = strchr(p, '+');
+        if (!p)
+            break;
+        p++;
+    }
+    size_t len = strlen(L->dtypes);
+    snprintf(L->dtypes + len, sizeof L->dtypes - len, "%s%s", len ? "+" : "", dt);
+}
+
+static void shape_text(int ndim, const int64_t *shape, char *buf, size_t cap)
+{
+    size_t k = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < ndim && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < cap)
+        snprintf(buf + k, cap - k, "]");
+}
+
+static void release_free(void *p) { free(p); }
+static void release_wsrc(void *p) { elm_wsrc_unref(p); }
+
+/* Undo llama.cpp's q/k row permutation: rows were viewed as
+ * [heads, 2, head_dim/2] and the last two axes swapped. */
+static et_tensor *unpermute_rows(et_scope *s, const et_tensor *t, int64_t heads)
+{
+    int64_t rows = et_size(t, 0), cols = et_ndim(t) > 1 ? et_size(t, 1) : 1;
+    int64_t v[4] = {heads, rows / heads / 2, 2, cols};
+    int64_t back[2] = {rows, cols};
+    et_tensor *r = et_reshape(s, t, 4, v);
+    r = et_contiguous(s, et_transpose(s, r, 1, 2));
+    return et_reshape(s, r, et_ndim(t), et_ndim(t) > 1 ? back : back);
+}
+
+static elm_status load_tensor(loader *L, const char *name, int ndim, const int64_t *shape,
+                              int64_t unpermute_heads, et_tensor **out)
+{
+    elm_model *m = L->m;
+    const char *src = elm_wsrc_path(L->w);
+    elm_wtensor t;
+    *out = NULL;
+    if (!elm_wsrc_find(L->w, name, &t))
+        return elm_err(ELM_E_FORMAT, "%s: tensor '%s' is missing", src, name);
+    int same = t.ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t.shape[i] == shape[i];
+    if (!same) {
+        char want[96], got[96];
+        shape_text(ndim, shape, want, sizeof want);
+        shape_text(t.ndim, t.shape, got, sizeof got);
+        return elm_err(ELM_E_FORMAT, "%s: tensor '%s' has shape %s, expected %s", src, name, got, want);
+    }
+    note_dtype(L, t.dtype);
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= (size_t)shape[i];
+
+    et_tensor *x = NULL;
+    int zero_copy = 0;
+    if (t.et_dt >= 0 && t.nbytes == n * et_dtype_size((et_dtype)t.et_dt)) {
+        size_t esz = et_dtype_size((et_dtype)t.et_dt);
+        int aligned = ((uintptr_t)t.data % esz) == 0;
+        if (aligned && t.et_dt == (int)m->dtype && m->device.kind == 0 && !unpermute_heads) {
+            elm_wsrc_ref(L->w);
+            x = et_from_blob(L->tmp, (void *)t.data, (et_dtype)t.et_dt, ndim, shape, release_wsrc, L->w);
+            if (!x)
+                elm_wsrc_unref(L->w); /* et_from_blob failed before taking ownership */
+            zero_copy = x != NULL;
+        } else if (aligned) {
+            x = et_from_blob(L->tmp, (void *)t.data, (et_dtype)t.et_dt, ndim, shape, NULL, NULL);
+        } else {
+            x = et_from_data(L->tmp, t.data, (et_dtype)t.et_dt, ndim, shape);
+        }
+    } else {
+        float *buf = malloc((n ? n : 1) * sizeof(float));
+        if (!buf)
+            return elm_err(ELM_E_NOMEM, "%s: out of memory for tensor '%s'", src, name);
+        elm_status st = elm_wsrc_to_f32(L->w, &t, buf);
+        if (st != ELM_OK) {
+            free(buf);
+            return st;
+        }
+        x = et_from_blob(L->tmp, buf, ET_F32, ndim, shape, release_free, buf);
+        if (!x)
+            free(buf);
+    }
+    if (x && unpermute_heads)
+        x = unpermute_rows(L->tmp, et_to(L->tmp, x, ET_F32), unpermute_heads);
+    if (x && et_get_dtype(x) != m->dtype)
+        x = et_to(L->tmp, x, m->dtype);
+    if (x && m->device.kind != 0)
+        x = et_to_device(L->tmp, x, m->device);
+    else if (x && !zero_copy && t.et_dt >= 0 && et_get_dtype(x) == (et_dtype)t.et_dt && !unpermute_heads)
+        x = et_clone(L->tmp, x); /* a blob without release must not outlive the loader */
+    x = x ? et_share(m->weights, x) : NULL;
+    elm_status st = et_scope_check(L->tmp);
+    if (st == ELM_OK && !x)
+        st = et_scope_check(m->weights);
+    if (st != ELM_OK)
+        return elm_err_context(st, "%s: tensor '%s'", src, name);
+    /* temporaries of this tensor can go now (the result is shared into weights) */
+    et_scope_free(L->tmp);
+    L->tmp = et_scope_new();
+    if (!L->tmp)
+        return elm_err(ELM_E_NOMEM, "%s: out of memory", src);
+    L->n_zero_copy += zero_copy;
+    L->n_loaded++;
+    m->n_params += (int64_t)n;
+    *out = x;
+    return ELM_OK;
+}
+
+/* ---- the whole model ---- */
+
+static elm_status load_weights(loader *L)
+{
+    elm_model *m = L->m;
+    const elm_llama_config *c = &m->cfg;
+    int g = m->from_gguf;
+    char name[160];
+    int64_t E = c->n_embd, V = c->n_vocab;
+    int64_t emb_shape[2] = {V, E}, norm_shape[1] = {E};
+
+    ELM_TRY(load_tensor(L, g ? "token_embd.weight" : "model.embed_tokens.weight", 2, emb_shape, 0,
+                        &m->tok_embd));
+    m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
+    if (!m->layers)
+        return elm_err(ELM_E_NOMEM, "%s: out of memory", m->path);
+    int llama_arch = strcmp(c->architecture, "Qwen2ForCausalLM") != 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        elm_layer_weights *W = &m->layers[l];
+        snprintf(name, sizeof name, g ? "blk.%d.attn_norm.weight" : "model.layers.%d.input_layernorm.weight", l);
+        ELM_TRY(load_tensor(L, name, 1, norm_shape, 0, &W->attn_norm));
+        snprintf(name, sizeof name, g ? "blk.%d.ffn_norm.weight" : "model.layers.%d.post_attention_layernorm.weight", l);
+        ELM_TRY(load_tensor(L, name, 1, norm_shape, 0, &W->ffn_norm));
+        for (int mod = 0; mod < ELM_MOD_COUNT; mod++) {
+            int64_t shape[2];
+            module_shape(c, mod, &shape[0], &shape[1]);
+            int64_t unperm = 0;
+            if (g) {
+                snprintf(name, sizeof name, "blk.%d.%s.weight", l, gguf_names[mod]);
+                if (llama_arch && mod == ELM_MOD_Q)
+                    unperm = c->n_heads;
+                if (llama_arch && mod == ELM_MOD_K)
+                    unperm = c->n_kv_heads;
+            } else {
+                snprintf(name, sizeof name, "model.layers.%d.%s.%s.weight", l,
+                         elm_module_parent((elm_module)mod), hf_names[mod]);
+            }
+            ELM_TRY(load_tensor(L, name, 2, shape, unperm, &W->w[mod]));
+        }
+        if (c->qkv_bias) {
+            for (int mod = 0; mod < 3; mod++) {
+                int64_t shape[2];
+                module_shape(c, mod, &shape[0], &shape[1]);
+                int64_t unperm = 0;
+                if (g) {
+                    snprintf(name, sizeof name, "blk.%d.%s.bias", l, gguf_names[mod]);
+                    if (llama_arch && mod == ELM_MOD_Q)
+                        unperm = c->n_heads;
+                    if (llama_arch && mod == ELM_MOD_K)
+                        unperm = c->n_kv_heads;
+                } else {
+                    snprintf(name, sizeof name, "model.layers.%d.self_attn.%s.bias", l, hf_names[mod]);
+                }
+                ELM_TRY(load_tensor(L, name, 1, shape, unperm, &W->bias[mod]));
+            }
+        }
+    }
+    ELM_TRY(load_tensor(L, g ? "output_norm.weight" : "model.norm.weight", 1, norm_shape, 0, &m->norm));
+    if (c->tied_embeddings) {
+        m->lm_head = m->tok_embd;
+    } else {
+        ELM_TRY(load_tensor(L, g ? "output.weight" : "lm_head.weight", 2, emb_shape, 0, &m->lm_head));
+    }
+    return ELM_OK;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcasecmp(s + a - b, suf) == 0;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[8192];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+static elm_status pickle_error(const char *what)
+{
+    return elm_err(ELM_E_UNSUPPORTED,
+                   "%s is a pickle checkpoint; libelm never unpickles: convert it to safetensors "
+                   "(e.g. with transformers save_pretrained(safe_serialization=True))",
+                   what);
+}
+
+static const char *const pickle_names[] = {"pytorch_model.bin", "pytorch_model.bin.index.json",
+                                           "model.pt", "model.pth", "model.ckpt", "consolidated.00.pth"};
+
+static int is_pickle_name(const char *p)
+{
+    return has_suffix(p, ".bin") || has_suffix(p, ".pt") || has_suffix(p, ".pth") || has_suffix(p, ".ckpt");
+}
+
+static int is_gguf_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char magic[4] = {0};
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    return n == 4 && memcmp(magic, "GGUF", 4) == 0;
+}
+
+/* Find config.json and the checkpoint for an HF directory or file. */
+static elm_status resolve_hf(const char *path, int is_dir, char *dir, size_t dcap, char *ckpt, size_t ccap)
+{
+    if (is_dir) {
+        snprintf(dir, dcap, "%s", path);
+        if (exists(dir, "model.safetensors.index.json"))
+            snprintf(ckpt, ccap, "%s/model.safetensors.index.json", dir);
+        else if (exists(dir, "model.safetensors"))
+            snprintf(ckpt, ccap, "%s/model.safetensors", dir);
+        else {
+            for (size_t i = 0; i < sizeof pickle_names / sizeof pickle_names[0]; i++)
+                if (exists(dir, pickle_names[i])) {
+                    char p[8192];
+                    snprintf(p, sizeof p, "%s/%s", dir, pickle_names[i]);
+                    return pickle_error(p);
+                }
+            return elm_err(ELM_E_IO, "%s: no model.safetensors or model.safetensors.index.json in the directory",
+                           dir);
+        }
+    } else {
+        const char *slash = strrchr(path, '/');
+        if (slash)
+            snprintf(dir, dcap, "%.*s", (int)(slash - path), path);
+        else
+            snprintf(dir, dcap, ".");
+        snprintf(ckpt, ccap, "%s", path);
+    }
+    char cfg[8192];
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    if (access(cfg, F_OK) != 0)
+        return elm_err(ELM_E_IO, "%s: no config.json next to the weights (looked at %s)", path, cfg);
+    return ELM_OK;
+}
+
+elm_status elm_model_load_tokenizer(elm_model *m, const elm_config *cfg); /* model_tok.c */
+
+static void model_destroy(elm_model *m)
+{
+    if (!m)
+        return;
+    m->magic = 0;
+    if (m->adapter)
+        elm_lora_free(m->adapter);
+    et_scope_free(m->weights);
+    free(m->layers);
+    free(m->path);
+    free(m->inv_freq_host);
+    free(m->tok_error);
+    elm_model_release_tokenizer(m);
+    free(m);
+}
+
+elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **out)
+{
+    if (!out)
+        return elm_err(ELM_E_INVALID, "elm_model_open: out is NULL");
+    *out = NULL;
+    if (!path || !*path)
+        return elm_err(ELM_E_INVALID, "elm_model_open: path is empty");
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return elm_err(ELM_E_IO, "%s: %s", path, errno == ENOENT ? "no such file or directory" : strerror(errno));
+    int is_dir = S_ISDIR(sb.st_mode);
+    if (!is_dir && is_pickle_name(path) && !is_gguf_file(path))
+        return pickle_error(path);
+
+    et_device dev = {0, 0};
+    et_dtype dt = ET_F32;
+    const char *devname = "cpu";
+    ELM_TRY(elm_config_get_string(cfg, "runtime.device", &devname));
+    ELM_TRY(et_parse_device(devname, &dev));
+    ELM_TRY(elm_model_pick_dtype(cfg, dev, &dt));
+    int64_t threads = 0;
+    if (elm_config_get_int(cfg, "runtime.threads", &threads) == ELM_OK && threads > 0)
+        ELM_TRY(et_set_num_threads((int)threads));
+
+    elm_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return elm_err(ELM_E_NOMEM, "elm_model_open: out of memory");
+    m->magic = ELM_MODEL_MAGIC;
+    atomic_init(&m->refs, 1);
+    m->device = dev;
+    m->dtype = dt;
+    et_device_name(dev, m->device_name, sizeof m->device_name);
+    m->path = strdup(path);
+    m->weights = et_scope_new();
+    if (!m->path || !m->weights) {
+        model_destroy(m);
+        return elm_err(ELM_E_NOMEM, "elm_model_open: out of memory");
+    }
+
+    elm_status st = ELM_OK;
+    elm_wsrc *w = NULL;
+    if (!is_dir && (is_gguf_file(path) || has_suffix(path, ".gguf"))) {
+        m->from_gguf = 1;
+        st = elm_wsrc_open_gguf(path, &w);
+        if (st == ELM_OK)
+            st = elm_wsrc_gguf_config(w, &m->cfg);
+    } else {
+        char dir[4096], ckpt[8192], cfgpath[8192];
+        st = resolve_hf(path, is_dir, dir, sizeof dir, ckpt, sizeof ckpt);
+        if (st == ELM_OK) {
+            snprintf(cfgpath, sizeof cfgpath, "%s/config.json", dir);
+            st = elm_llama_config_from_json(cfgpath, &m->cfg);
+        }
+        if (st == ELM_OK)
+            st = elm_wsrc_open_safetensors(ckpt, &w);
+    }
+    if (st == ELM_OK) {
+        m->inv_freq_host = malloc((size_t)(m->cfg.head_dim / 2) * sizeof(float));
+        if (!m->inv_freq_host)
+            st = elm_err(ELM_E_NOMEM, "elm_model_open: out of memory");
+        else
+            elm_llama_inv_freq(&m->cfg, m->inv_freq_host);
+    }
+    if (st == ELM_OK && m->from_gguf)
+        st = elm_wsrc_gguf_rope_factors(w, &m->cfg, m->inv_freq_host);
+    if (st == ELM_OK) {
+        loader L = {.m = m, .w = w, .tmp = et_scope_new()};
+        if (!L.tmp)
+            st = elm_err(ELM_E_NOMEM, "elm_model_open: out of memory");
+        else
+            st = load_weights(&L);
+        et_scope_free(L.tmp);
+        snprintf(m->src_dtype, sizeof m->src_dtype, "%s", L.dtypes);
+        m->zero_copy = L.n_zero_copy > 0 && L.n_zero_copy == L.n_loaded;
+    }
+    if (st == ELM_OK) {
+        int64_t shape[1] = {m->cfg.head_dim / 2};
+        et_tensor *f = et_from_data(m->weights, m->inv_freq_host, ET_F32, 1, shape);
+        if (f && dev.kind != 0)
+            f = et_to_device(m->weights, f, dev);
+        m->inv_freq = f;
+        st = et_scope_check(m->weights);
+    }
+    elm_wsrc_unref(w); /* zero-copy tensors hold their own references */
+    if (st != ELM_OK) {
+        model_destroy(m);
+        return st;
+    }
+    elm_model_load_tokenizer(m, cfg);
+    elm_log(ELM_LOG_INFO, "%s: %s, %d layers, %lld parameters, %s on %s%s", path, m->cfg.architecture,
+            m->cfg.n_layers, (long long)m->n_params, et_dtype_name(m->dtype), m->device_name,
+            m->zero_copy ? " (zero-copy)" : "");
+    *out = m;
+    return ELM_OK;
+}
+
+void elm_model_ref(elm_model *m)
+{
+    if (m)
+        atomic_fetch_add(&m->refs, 1);
+}
+
+void elm_model_unref(elm_model *m)
+{
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1)
+        model_destroy(m);
+}
+
+elm_status elm_model_check(const elm_model *m, const char *fn)
+{
+    if (!m)
+        return elm_err(ELM_E_INVALID, "%s: model is NULL", fn);
+    if (m->magic != ELM_MODEL_MAGIC)
+        return elm_err(ELM_E_INVALID, "%s: not a model handle (freed or corrupted?)", fn);
+    return ELM_OK;
+}
