@@ -31,7 +31,19 @@ elm_status elm_err_context(elm_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
-    snprintf(err_buf, sizeof err_buf, "%s: %s", ctx, old);
+    /* ctx + ": " + old, cut to the buffer (built by hand: snprintf's
+     * truncation warning cannot tell that cutting is intended here). */
+    size_t n = strlen(ctx), m = strlen(old), cap = sizeof err_buf - 1;
+    if (n > cap)
+        n = cap;
+    memcpy(err_buf, ctx, n);
+    size_t pos = n;
+    for (const char *sep = ": "; *sep && pos < cap; sep++)
+        err_buf[pos++] = *sep;
+    if (m > cap - pos)
+        m = cap - pos;
+    memcpy(err_buf + pos, old, m);
+    err_buf[pos + m] = '\0';
     return status;
 }
 
