@@ -25,7 +25,7 @@
 // function needed is declared here (it lives in libc10_cuda, linked always).
 namespace c10 {
 namespace cuda {
-void device_synchronize();
+__attribute__((visibility("default"))) void device_synchronize();
 }
 } // namespace c10
 #endif
