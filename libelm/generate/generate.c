@@ -271,6 +271,9 @@ elm_status elm_gen_ids(elm_model *m, const int32_t *const *prompts, const size_t
     }
     if (p->max_new_tokens <= 0)
         goto finish;
+    /* gen.seed makes the call's draws its own: the global generator is
+     * re-seeded at the start of every call (also when greedy, harmlessly) */
+    et_manual_seed(p->seed);
 
     /* left padding; positions = cumsum(mask) - 1, 1 at padding (as HF) */
     int64_t *posmat = calloc(n * T, sizeof *posmat);
