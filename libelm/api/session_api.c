@@ -1,0 +1,148 @@
+/* Public erasure-session handles over erase/session: argument checks, the
+ * magic tag, and the adapter hand-over to the model. */
+#include "core/error.h"
+#include "erase/session.h"
+#include "model/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ELM_SESSION_MAGIC 0x53534c45u /* "ELSS" */
+
+struct elm_session {
+    uint32_t magic;
+    elm_erase *e;
+};
+
+static elm_status check(const elm_session *s, const char *fn)
+{
+    if (!s)
+        return elm_err(ELM_E_INVALID, "%s: session is NULL", fn);
+    if (s->magic != ELM_SESSION_MAGIC || !s->e)
+        return elm_err(ELM_E_INVALID, "%s: not a session handle (freed or corrupted?)", fn);
+    return ELM_OK;
+}
+
+elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out)
+{
+    ELM_CHECK_ARG(out, "out");
+    *out = NULL;
+    ELM_TRY(elm_model_check(model, "elm_session_create"));
+    elm_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return elm_err(ELM_E_NOMEM, "elm_session_create: out of memory");
+    elm_status st = elm_erase_create(model, cfg, &s->e);
+    if (st != ELM_OK) {
+        free(s);
+        return st;
+    }
+    s->magic = ELM_SESSION_MAGIC;
+    *out = s;
+    return ELM_OK;
+}
+
+void elm_session_free(elm_session *s)
+{
+    if (!s || s->magic != ELM_SESSION_MAGIC)
+        return;
+    s->magic = 0;
+    elm_erase_free(s->e);
+    s->e = NULL;
+    free(s);
+}
+
+elm_status elm_session_attach(elm_session *s, elm_role role, int group, elm_dataset *ds)
+{
+    ELM_TRY(check(s, "elm_session_attach"));
+    ELM_CHECK_ARG(ds, "ds");
+    return elm_erase_attach(s->e, role, group, ds);
+}
+
+elm_status elm_session_set_concept(elm_session *s, int group, const char *concept)
+{
+    ELM_TRY(check(s, "elm_session_set_concept"));
+    return elm_erase_set_concept(s->e, group, concept);
+}
+
+elm_status elm_session_set_progress(elm_session *s, elm_progress_fn fn, void *user)
+{
+    ELM_TRY(check(s, "elm_session_set_progress"));
+    s->e->progress = fn;
+    s->e->user = user;
+    return ELM_OK;
+}
+
+elm_status elm_session_step(elm_session *s, elm_step_stats *stats)
+{
+    ELM_TRY(check(s, "elm_session_step"));
+    if (stats && stats->size != 0 && stats->size < sizeof(uint32_t) * 2)
+        return elm_err(ELM_E_INVALID, "elm_session_step: stats->size %u too small (use ELM_STRUCT_INIT)",
+                       stats->size);
+    return elm_erase_step(s->e, stats);
+}
+
+elm_status elm_session_save(elm_session *s, const char *dir)
+{
+    ELM_TRY(check(s, "elm_session_save"));
+    ELM_CHECK_ARG(dir && dir[0], "dir");
+    return elm_erase_save(s->e, dir);
+}
+
+elm_status elm_session_resume(elm_session *s, const char *dir)
+{
+    ELM_TRY(check(s, "elm_session_resume"));
+    ELM_CHECK_ARG(dir && dir[0], "dir");
+    return elm_erase_resume(s->e, dir);
+}
+
+elm_status elm_session_save_merged(elm_session *s, const char *dir)
+{
+    ELM_TRY(check(s, "elm_session_save_merged"));
+    ELM_CHECK_ARG(dir && dir[0], "dir");
+    return elm_erase_save_merged(s->e, dir);
+}
+
+/* A detached copy of the adapter that the model owns from now on. */
+static elm_status lora_clone(const elm_lora *src, elm_lora **out)
+{
+    elm_lora *l = calloc(1, sizeof *l);
+    if (!l)
+        return elm_err(ELM_E_NOMEM, "elm_session_apply_to_model: out of memory");
+    *l = *src;
+    l->training = 0;
+    size_t n = (size_t)src->n_layers * ELM_MOD_COUNT;
+    l->scope = et_scope_new();
+    l->A = calloc(n, sizeof *l->A);
+    l->B = calloc(n, sizeof *l->B);
+    if (!l->scope || !l->A || !l->B) {
+        elm_lora_free(l);
+        return elm_err(ELM_E_NOMEM, "elm_session_apply_to_model: out of memory");
+    }
+    int prev = et_set_grad_enabled(0);
+    for (size_t i = 0; i < n; i++) {
+        if (src->A[i])
+            l->A[i] = et_clone(l->scope, et_detach(l->scope, src->A[i]));
+        if (src->B[i])
+            l->B[i] = et_clone(l->scope, et_detach(l->scope, src->B[i]));
+    }
+    et_set_grad_enabled(prev);
+    elm_status st = et_scope_check(l->scope);
+    if (st != ELM_OK) {
+        elm_lora_free(l);
+        return st;
+    }
+    *out = l;
+    return ELM_OK;
+}
+
+elm_status elm_session_apply_to_model(elm_session *s)
+{
+    ELM_TRY(check(s, "elm_session_apply_to_model"));
+    elm_lora *copy = NULL;
+    ELM_TRY(lora_clone(s->e->lora, &copy));
+    elm_model *m = s->e->m;
+    elm_lora *old = m->adapter;
+    m->adapter = copy;
+    elm_lora_free(old);
+    return ELM_OK;
+}

@@ -1,0 +1,482 @@
+/* Erasure sessions: creation from the config, data attachment and
+ * validation, the optimizer step (docs/erase.md). Save/resume/merge live in
+ * checkpoint.c. */
+#include "erase/session.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double elm_erase_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static elm_status get_choice(const elm_config *cfg, const char *key, const char *const *names, int n,
+                             int *out)
+{
+    const char *v;
+    ELM_TRY(elm_config_get_string(cfg, key, &v));
+    for (int i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = i;
+            return ELM_OK;
+        }
+    return elm_err(ELM_E_INVALID, "%s: unexpected value '%s'", key, v);
+}
+
+static elm_status dup_str(const elm_config *cfg, const char *key, char **out)
+{
+    const char *v;
+    ELM_TRY(elm_config_get_string(cfg, key, &v));
+    *out = strdup(v ? v : "");
+    return *out ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+}
+
+static void opts_free(elm_erase_opts *o)
+{
+    free(o->mix);
+    free(o->layer_mask);
+    free(o->init_from);
+    free(o->concept);
+    free(o->expert_file);
+    free(o->novice_file);
+    memset(o, 0, sizeof *o);
+}
+
+static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_opts *o)
+{
+    int64_t i64;
+    int ch = 0;
+    static const char *const objective[] = {"elm", "finetune"};
+    static const char *const sched[] = {"ramp", "constant"};
+    static const char *const loss[] = {"soft_ce", "kl", "hard"};
+    static const char *const action[] = {"erase", "enhance", "random"};
+    static const char *const retain[] = {"hard", "soft"};
+    static const char *const choice[] = {"random", "cycle"};
+    static const char *const align[] = {"concat", "separate"};
+    static const char *const lrs[] = {"constant", "linear", "cosine"};
+    ELM_TRY(get_choice(c, "erase.objective", objective, 2, &o->finetune));
+    ELM_TRY(elm_config_get_double(c, "erase.eta", &o->eta));
+    if (!isfinite(o->eta))
+        return elm_err(ELM_E_INVALID, "erase.eta: must be finite (got %g)", o->eta);
+    ELM_TRY(get_choice(c, "erase.eta_schedule", sched, 2, &ch));
+    o->eta_ramp = ch == 0;
+    ELM_TRY(elm_config_get_double(c, "erase.tau", &o->tau));
+    ELM_TRY(elm_config_get_int(c, "erase.top_k", &o->top_k));
+    ELM_TRY(get_choice(c, "erase.loss", loss, 3, &ch));
+    o->loss = (elm_erase_loss)ch;
+    ELM_TRY(get_choice(c, "erase.action", action, 3, &ch));
+    o->action = (elm_erase_action)ch;
+    ELM_TRY(get_choice(c, "erase.retain_loss", retain, 2, &o->retain_soft));
+    ELM_TRY(elm_config_get_double(c, "erase.lambda_erase", &o->lam_erase));
+    ELM_TRY(elm_config_get_double(c, "erase.lambda_retain", &o->lam_retain));
+    ELM_TRY(elm_config_get_double(c, "erase.lambda_consistency", &o->lam_cons));
+    ELM_TRY(get_choice(c, "erase.template_choice", choice, 2, &o->tmpl_cycle));
+    ELM_TRY(get_choice(c, "erase.alignment", align, 2, &o->align_separate));
+    const char *mix;
+    ELM_TRY(elm_config_get_string(c, "erase.mix", &mix));
+    ELM_TRY(elm_parse_mix(mix, &o->mix, &o->n_mix));
+    ELM_TRY(elm_config_get_int(c, "erase.max_tokens", &o->max_tokens));
+    ELM_TRY(dup_str(c, "erase.concept", &o->concept));
+    ELM_TRY(dup_str(c, "erase.expert_templates", &o->expert_file));
+    ELM_TRY(dup_str(c, "erase.novice_templates", &o->novice_file));
+
+    ELM_TRY(elm_config_get_double(c, "optim.lr", &o->lr));
+    ELM_TRY(elm_config_get_double(c, "optim.beta1", &o->beta1));
+    ELM_TRY(elm_config_get_double(c, "optim.beta2", &o->beta2));
+    ELM_TRY(elm_config_get_double(c, "optim.eps", &o->eps));
+    ELM_TRY(elm_config_get_double(c, "optim.weight_decay", &o->wd));
+    ELM_TRY(elm_config_get_double(c, "optim.clip", &o->clip));
+    ELM_TRY(elm_config_get_int(c, "optim.accum", &o->accum));
+    ELM_TRY(elm_config_get_int(c, "optim.warmup", &o->warmup));
+    ELM_TRY(elm_config_get_int(c, "optim.steps", &o->steps));
+    ELM_TRY(get_choice(c, "optim.schedule", lrs, 3, &ch));
+    o->sched = (elm_lr_schedule)ch;
+    ELM_TRY(elm_config_get_int(c, "runtime.seed", &i64));
+    o->seed = (uint64_t)i64;
+
+    ELM_TRY(elm_config_get_int(c, "lora.rank", &i64));
+    if (i64 <= 0)
+        return elm_err(ELM_E_INVALID, "lora.rank: must be >= 1 (got %lld)", (long long)i64);
+    o->rank = (int)i64;
+    ELM_TRY(elm_config_get_double(c, "lora.alpha", &o->alpha));
+    ELM_TRY(elm_config_get_double(c, "lora.dropout", &o->dropout));
+    const char *s;
+    ELM_TRY(elm_config_get_string(c, "lora.targets", &s));
+    ELM_TRY(elm_parse_targets(s, &o->module_mask));
+    o->layer_mask = calloc((size_t)m->cfg.n_layers, sizeof *o->layer_mask);
+    if (!o->layer_mask)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    ELM_TRY(elm_config_get_string(c, "lora.layers", &s));
+    ELM_TRY(elm_parse_layers(s, m->cfg.n_layers, o->layer_mask));
+    ELM_TRY(dup_str(c, "lora.init_from", &o->init_from));
+    return ELM_OK;
+}
+
+/* Make the adapter (PEFT init or lora.init_from), its parameter list and
+ * the optimizer. */
+static elm_status make_adapter(elm_erase *e)
+{
+    elm_erase_opts *o = &e->o;
+    et_manual_seed(o->seed);
+    if (o->init_from[0]) {
+        ELM_TRY(elm_lora_load_peft(e->m, o->init_from, &e->lora));
+        /* the adapter's own rank/alpha/targets/layers; dropout from the config */
+        e->lora->dropout = o->dropout;
+        int prev = et_set_grad_enabled(0);
+        for (int i = 0; i < e->lora->n_layers * ELM_MOD_COUNT; i++) {
+            if (e->lora->A[i])
+                et_set_requires_grad(e->lora->A[i], 1);
+            if (e->lora->B[i])
+                et_set_requires_grad(e->lora->B[i], 1);
+        }
+        et_set_grad_enabled(prev);
+    } else {
+        ELM_TRY(elm_lora_new(e->m, o->rank, o->alpha, o->dropout, o->layer_mask, o->module_mask, &e->lora));
+        ELM_TRY(elm_lora_init_peft(e->lora));
+    }
+    e->lora->training = 0;
+    ELM_TRY(elm_lora_params(e->lora, &e->params, &e->n_params));
+    if (e->n_params == 0)
+        return elm_err(ELM_E_INVALID, "erase: the adapter has no parameters (lora.layers / lora.targets)");
+    e->opt = et_adamw_new(e->params, e->n_params, o->lr, o->beta1, o->beta2, o->eps, o->wd);
+    if (!e->opt)
+        return elm_err_context(ELM_E_INTERNAL, "erase: optimizer");
+    return ELM_OK;
+}
+
+elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out)
+{
+    *out = NULL;
+    elm_erase *e = calloc(1, sizeof *e);
+    if (!e)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    elm_model_ref(m);
+    e->m = m;
+    elm_status st = cfg ? elm_config_clone(cfg, &e->cfg) : elm_config_new(&e->cfg);
+    if (st == ELM_OK)
+        st = read_opts(e->cfg, m, &e->o);
+    if (st == ELM_OK)
+        st = elm_templates_load(e->o.expert_file, "erase.expert_templates", elm_builtin_expert,
+                                ELM_BUILTIN_TEMPLATES, &e->expert);
+    if (st == ELM_OK)
+        st = elm_templates_load(e->o.novice_file, "erase.novice_templates", elm_builtin_novice,
+                                ELM_BUILTIN_TEMPLATES, &e->novice);
+    if (st == ELM_OK)
+        st = make_adapter(e);
+    if (st == ELM_OK) {
+        int maxg = 0;
+        for (int i = 0; i < e->o.n_mix; i++)
+            if (e->o.mix[i] > maxg)
+                maxg = e->o.mix[i];
+        e->n_groups = maxg + 1;
+        e->groups = calloc((size_t)e->n_groups, sizeof *e->groups);
+        if (!e->groups)
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+    }
+    elm_prng_seed(&e->prng, e->o.seed);
+    if (st != ELM_OK) {
+        elm_erase_free(e);
+        return st;
+    }
+    *out = e;
+    return ELM_OK;
+}
+
+static void group_clear(elm_erase_group *G)
+{
+    for (int r = 0; r < ELM_N_ROLES; r++)
+        elm_dataset_unref(G->ds[r]);
+    free(G->pair_idx);
+    free(G->concept);
+}
+
+void elm_erase_free(elm_erase *e)
+{
+    if (!e)
+        return;
+    for (int g = 0; g < e->n_groups; g++)
+        group_clear(&e->groups[g]);
+    free(e->groups);
+    et_adamw_free(e->opt);
+    free(e->params);
+    elm_lora_free(e->lora);
+    elm_templates_free(&e->expert);
+    elm_templates_free(&e->novice);
+    opts_free(&e->o);
+    elm_config_free(e->cfg);
+    elm_model_unref(e->m);
+    free(e);
+}
+
+static const char *role_name(elm_role r)
+{
+    switch (r) {
+    case ELM_ROLE_FORGET: return "forget";
+    case ELM_ROLE_RETAIN: return "retain";
+    case ELM_ROLE_CONSISTENCY: return "consistency";
+    case ELM_ROLE_TRAIN: return "train";
+    }
+    return "?";
+}
+
+/* Groups beyond the mix are allowed (attach before changing nothing); the
+ * array grows as needed. */
+static elm_status ensure_group(elm_erase *e, int group)
+{
+    if (group < e->n_groups)
+        return ELM_OK;
+    elm_erase_group *g = realloc(e->groups, (size_t)(group + 1) * sizeof *g);
+    if (!g)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    memset(g + e->n_groups, 0, (size_t)(group + 1 - e->n_groups) * sizeof *g);
+    e->groups = g;
+    e->n_groups = group + 1;
+    return ELM_OK;
+}
+
+elm_status elm_erase_attach(elm_erase *e, elm_role role, int group, elm_dataset *ds)
+{
+    if ((int)role < 0 || role >= ELM_N_ROLES)
+        return elm_err(ELM_E_INVALID, "elm_session_attach: unknown role %d", (int)role);
+    if (group < 0 || group > 1000000)
+        return elm_err(ELM_E_INVALID, "elm_session_attach: group %d out of range", group);
+    const char *path = elm_dataset_path(ds);
+    size_t n = elm_dataset_count(ds);
+    elm_dataset_kind kind = elm_dataset_kind_of(ds);
+    if (role == ELM_ROLE_CONSISTENCY) {
+        if (kind != ELM_DATASET_PAIRS)
+            return elm_err(ELM_E_INVALID, "elm_session_attach: %s: the consistency role needs a dataset of "
+                                          "(prompt, continuation) pairs", path ? path : "dataset");
+    } else if (kind != ELM_DATASET_TEXT) {
+        return elm_err(ELM_E_INVALID, "elm_session_attach: %s: the %s role needs a text dataset",
+                       path ? path : "dataset", role_name(role));
+    }
+    if (n == 0)
+        return elm_err(ELM_E_INVALID, "elm_session_attach: %s: the %s dataset is empty", path ? path : "dataset",
+                       role_name(role));
+    size_t *idx = NULL, np = 0;
+    if (role == ELM_ROLE_CONSISTENCY) {
+        /* several groups in the file: this group's pairs only */
+        int multi = elm_dataset_n_groups(ds) > 1;
+        idx = malloc(n * sizeof *idx);
+        if (!idx)
+            return elm_err(ELM_E_NOMEM, "erase: out of memory");
+        for (size_t i = 0; i < n; i++)
+            if (!multi || elm_dataset_group_at(ds, i) == group)
+                idx[np++] = i;
+        if (np == 0) {
+            free(idx);
+            return elm_err(ELM_E_INVALID, "elm_session_attach: %s: no consistency pairs for group %d",
+                           path ? path : "dataset", group);
+        }
+    }
+    elm_status st = ensure_group(e, group);
+    if (st != ELM_OK) {
+        free(idx);
+        return st;
+    }
+    elm_erase_group *G = &e->groups[group];
+    elm_dataset_unref(G->ds[role]);
+    G->ds[role] = elm_dataset_ref(ds);
+    G->pos[role] = 0;
+    if (role == ELM_ROLE_CONSISTENCY) {
+        free(G->pair_idx);
+        G->pair_idx = idx;
+        G->n_pairs = np;
+    }
+    return ELM_OK;
+}
+
+elm_status elm_erase_set_concept(elm_erase *e, int group, const char *concept)
+{
+    if (group < 0 || group > 1000000)
+        return elm_err(ELM_E_INVALID, "elm_session_set_concept: group %d out of range", group);
+    ELM_TRY(ensure_group(e, group));
+    char *c = concept ? strdup(concept) : NULL;
+    if (concept && !c)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    free(e->groups[group].concept);
+    e->groups[group].concept = c;
+    return ELM_OK;
+}
+
+elm_status elm_erase_validate(elm_erase *e)
+{
+    const elm_role need = e->o.finetune ? ELM_ROLE_TRAIN : ELM_ROLE_FORGET;
+    int any = 0;
+    for (int g = 0; g < e->n_groups; g++)
+        any |= e->groups[g].ds[need] != NULL;
+    if (!any)
+        return elm_err(ELM_E_STATE, e->o.finetune ? "erase: attach a train dataset first (objective finetune)"
+                                                  : "erase: attach a forget dataset first");
+    for (int i = 0; i < e->o.n_mix; i++) {
+        int g = e->o.mix[i];
+        if (!e->groups[g].ds[need])
+            return elm_err(ELM_E_STATE, "erase.mix: group %d has no %s dataset (mix '%s')", g,
+                           role_name(need), "see erase.mix");
+        if (!e->o.finetune && e->o.action != ELM_ACTION_RANDOM) {
+            const char *c = e->groups[g].concept ? e->groups[g].concept : e->o.concept;
+            if (!c || !c[0])
+                return elm_err(ELM_E_STATE, "erase.concept: empty for group %d (set erase.concept or "
+                                            "elm_session_set_concept)", g);
+        }
+    }
+    if (!e->m->tok)
+        return elm_err(ELM_E_STATE, "erase: the model has no tokenizer (%s)",
+                       e->m->tok_error ? e->m->tok_error : "none loaded");
+    return ELM_OK;
+}
+
+static void drop_grads(elm_erase *e)
+{
+    for (size_t i = 0; i < e->n_params; i++)
+        et_zero_grad(e->params[i]);
+}
+
+typedef struct snapshot {
+    int64_t micro;
+    int64_t *pos;
+    elm_prng prng;
+    et_scope *sc;
+    et_tensor *rng;
+} snapshot;
+
+static elm_status snap_take(elm_erase *e, snapshot *s)
+{
+    s->micro = e->micro;
+    s->prng = e->prng;
+    s->pos = malloc((size_t)e->n_groups * ELM_N_ROLES * sizeof *s->pos);
+    s->sc = et_scope_new();
+    if (!s->pos || !s->sc)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    for (int g = 0; g < e->n_groups; g++)
+        memcpy(s->pos + g * ELM_N_ROLES, e->groups[g].pos, sizeof e->groups[g].pos);
+    s->rng = et_rng_get_state(s->sc);
+    return et_scope_check(s->sc);
+}
+
+static void snap_restore(elm_erase *e, snapshot *s)
+{
+    e->micro = s->micro;
+    e->prng = s->prng;
+    for (int g = 0; g < e->n_groups; g++)
+        memcpy(e->groups[g].pos, s->pos + g * ELM_N_ROLES, sizeof e->groups[g].pos);
+    if (s->rng)
+        et_rng_set_state(s->rng);
+}
+
+static void snap_free(snapshot *s)
+{
+    free(s->pos);
+    et_scope_free(s->sc);
+}
+
+typedef struct acc {
+    double sum, n;
+} acc;
+
+static void acc_add(acc *a, double v)
+{
+    if (!isnan(v)) {
+        a->sum += v;
+        a->n += 1;
+    }
+}
+
+static double acc_mean(const acc *a)
+{
+    return a->n > 0 ? a->sum / a->n : NAN;
+}
+
+elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
+{
+    ELM_TRY(elm_erase_validate(e));
+    const double t0 = elm_erase_now();
+    if (e->step == 0 && e->t_start == 0)
+        e->t_start = t0;
+    snapshot snap = {0};
+    elm_status st = snap_take(e, &snap);
+    acc a_e = {0}, a_r = {0}, a_c = {0}, a_t = {0}, a_tot = {0};
+    int64_t tokens = 0;
+    char detail[160];
+    for (int64_t k = 0; st == ELM_OK && k < e->o.accum; k++) {
+        elm_micro_result r;
+        st = elm_erase_micro_step(e, &r);
+        if (st != ELM_OK)
+            break;
+        acc_add(&a_e, r.erase);
+        acc_add(&a_r, r.retain);
+        acc_add(&a_c, r.cons);
+        acc_add(&a_t, r.train);
+        acc_add(&a_tot, r.total);
+        tokens += r.tokens;
+        if (e->on_micro)
+            e->on_micro(&r, e->on_micro_user);
+        if (e->progress) {
+            elm_progress p;
+            ELM_STRUCT_INIT(&p);
+            p.what = "erase";
+            p.done = (uint64_t)e->micro;
+            p.total = e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0;
+            p.seconds = elm_erase_now() - e->t_start;
+            snprintf(detail, sizeof detail, "step %lld micro %lld/%lld loss %.4f",
+                     (long long)e->step + 1, (long long)k + 1, (long long)e->o.accum, r.total);
+            p.detail = detail;
+            if (e->progress(&p, e->user) != 0)
+                st = elm_err(ELM_E_CANCELLED, "erase: cancelled by the progress callback at step %lld "
+                                              "(nothing changed)", (long long)e->step + 1);
+        }
+    }
+    double norm = 0;
+    if (st == ELM_OK) {
+        int finite = 1;
+        st = et_grad_norm_clip(e->params, e->n_params, e->o.clip, &norm, &finite);
+        if (st == ELM_OK && (!finite || !isfinite(norm)))
+            st = elm_err(ELM_E_NUMERIC, "erase: gradient not finite at step %lld; step refused",
+                         (long long)e->step + 1);
+    }
+    double lr = elm_lr_at(e->o.lr, e->o.sched, e->o.warmup, e->o.steps, e->step);
+    if (st == ELM_OK) {
+        et_adamw_set_lr(e->opt, lr);
+        st = et_adamw_step(e->opt);
+    }
+    drop_grads(e);
+    if (st != ELM_OK) {
+        snap_restore(e, &snap);
+        snap_free(&snap);
+        return st;
+    }
+    snap_free(&snap);
+    e->step++;
+    if (stats) {
+        uint32_t size = stats->size;
+        elm_step_stats s;
+        memset(&s, 0, sizeof s);
+        s.size = (uint32_t)sizeof s;
+        s.step = e->step;
+        s.micro_steps = e->micro;
+        s.loss = acc_mean(&a_tot);
+        s.loss_erase = acc_mean(&a_e);
+        s.loss_retain = acc_mean(&a_r);
+        s.loss_consistency = acc_mean(&a_c);
+        s.loss_train = acc_mean(&a_t);
+        s.grad_norm = norm;
+        s.lr = lr;
+        s.tokens = tokens;
+        s.seconds = elm_erase_now() - t0;
+        size_t n = size && size < sizeof s ? size : sizeof s;
+        memcpy(stats, &s, n);
+        stats->size = size ? size : (uint32_t)sizeof s;
+    }
+    return ELM_OK;
+}

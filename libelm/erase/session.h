@@ -1,0 +1,101 @@
+/* An erasure / fine-tuning session inside libelm: the ELM objective
+ * (docs/erase.md), its LoRA adapter, AdamW, data positions, save/resume and
+ * merge. The public handle (api/session_api.c) wraps one of these. */
+#ifndef ELM_ERASE_SESSION_H
+#define ELM_ERASE_SESSION_H
+
+#include <stdint.h>
+
+#include "elm.h"
+#include "erase/options.h"
+#include "erase/prng.h"
+#include "erase/templates.h"
+#include "model/model.h"
+
+#define ELM_N_ROLES 4
+
+typedef enum elm_erase_loss { ELM_LOSS_SOFT_CE = 0, ELM_LOSS_KL, ELM_LOSS_HARD } elm_erase_loss;
+typedef enum elm_erase_action { ELM_ACTION_ERASE = 0, ELM_ACTION_ENHANCE, ELM_ACTION_RANDOM } elm_erase_action;
+
+typedef struct elm_erase_group {
+    elm_dataset *ds[ELM_N_ROLES];   /* a reference each, or NULL */
+    size_t *pair_idx;               /* consistency: the pairs used by this group */
+    size_t n_pairs;
+    char *concept;                  /* NULL: erase.concept */
+    int64_t pos[ELM_N_ROLES];       /* next record (cycled modulo the size) */
+} elm_erase_group;
+
+/* Options read from the config once, at creation. */
+typedef struct elm_erase_opts {
+    int finetune;
+    double eta, tau;
+    int eta_ramp;
+    int64_t top_k;
+    elm_erase_loss loss;
+    elm_erase_action action;
+    int retain_soft;
+    double lam_erase, lam_retain, lam_cons;
+    int tmpl_cycle;
+    int align_separate;
+    int *mix;
+    int n_mix;
+    int64_t max_tokens;
+    double lr, beta1, beta2, eps, wd, clip;
+    int64_t accum, warmup, steps;
+    elm_lr_schedule sched;
+    uint64_t seed;
+    int rank;
+    double alpha, dropout;
+    unsigned module_mask;
+    unsigned *layer_mask;
+    char *init_from;
+    char *concept;
+    char *expert_file, *novice_file;
+} elm_erase_opts;
+
+typedef struct elm_erase {
+    elm_model *m;                 /* a reference */
+    elm_config *cfg;              /* a copy of the creation config */
+    elm_erase_opts o;
+    elm_lora *lora;
+    et_tensor **params;           /* borrowed from lora, in optimizer order */
+    size_t n_params;
+    et_adamw *opt;
+    elm_erase_group *groups;
+    int n_groups;
+    elm_template_set expert, novice;
+    elm_prng prng;
+    int64_t step, micro;
+    elm_progress_fn progress;
+    void *user;
+    double t_start;               /* wall clock of the first step (progress) */
+    /* internal hook (tests): called after every micro-step */
+    void (*on_micro)(const struct elm_micro_result *r, void *user);
+    void *on_micro_user;
+} elm_erase;
+
+elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out);
+void elm_erase_free(elm_erase *e);
+elm_status elm_erase_attach(elm_erase *e, elm_role role, int group, elm_dataset *ds);
+elm_status elm_erase_set_concept(elm_erase *e, int group, const char *concept);
+/* Checks before training: data present for every group of the mix, etc. */
+elm_status elm_erase_validate(elm_erase *e);
+elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats);
+elm_status elm_erase_save(elm_erase *e, const char *dir);
+elm_status elm_erase_resume(elm_erase *e, const char *dir);
+elm_status elm_erase_save_merged(elm_erase *e, const char *dir);
+
+/* ---- objective.c: one micro-step's losses (gradients accumulate) ---- */
+struct elm_micro_result {
+    double erase, retain, cons, train; /* NaN where not computed */
+    double total;                      /* sum of lambda * term */
+    int64_t tokens;
+};
+typedef struct elm_micro_result elm_micro_result;
+
+elm_status elm_erase_micro_step(elm_erase *e, elm_micro_result *r);
+
+/* Wall clock in seconds. */
+double elm_erase_now(void);
+
+#endif
