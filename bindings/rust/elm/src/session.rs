@@ -1,0 +1,160 @@
+use std::ops::ControlFlow;
+use std::os::raw::c_void;
+use std::path::Path;
+use std::ptr;
+
+use elm_sys as sys;
+use sys::SizedStruct;
+
+use crate::callback::{progress_trampoline, Progress, ProgressSlot};
+use crate::config::{cfg_ptr, Config};
+use crate::dataset::Dataset;
+use crate::error::{check, Result};
+use crate::model::Model;
+use crate::util::{cpath, cstring};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Forget,
+    Retain,
+    Consistency,
+    Train,
+}
+
+impl Role {
+    fn code(self) -> sys::elm_role {
+        match self {
+            Role::Forget => sys::ELM_ROLE_FORGET,
+            Role::Retain => sys::ELM_ROLE_RETAIN,
+            Role::Consistency => sys::ELM_ROLE_CONSISTENCY,
+            Role::Train => sys::ELM_ROLE_TRAIN,
+        }
+    }
+}
+
+/// Statistics of one optimizer step (elm_step_stats).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepStats {
+    pub step: i64,
+    pub micro_steps: i64,
+    pub loss: f64,
+    pub loss_erase: f64,
+    pub loss_retain: f64,
+    pub loss_consistency: f64,
+    pub loss_train: f64,
+    pub grad_norm: f64,
+    pub lr: f64,
+    pub tokens: i64,
+    pub seconds: f64,
+}
+
+impl StepStats {
+    /// The loss line every front end prints; `{:e}`-free shortest round-trip
+    /// would differ between languages, so this is C's %.9g (see fmt_g9).
+    pub fn losses_line(&self) -> String {
+        format!(
+            "step {} loss {} erase {} retain {} consistency {}",
+            self.step,
+            crate::fmt_g9(self.loss),
+            crate::fmt_g9(self.loss_erase),
+            crate::fmt_g9(self.loss_retain),
+            crate::fmt_g9(self.loss_consistency)
+        )
+    }
+}
+
+/// An erasure (or fine-tuning) session. Holds its own C references to its
+/// model and datasets: they may be dropped in any order.
+pub struct Session {
+    ptr: *mut sys::elm_session,
+    // Boxed so its address, given to C as the callback's `user`, never moves.
+    slot: Box<ProgressSlot<'static>>,
+}
+
+// SAFETY: the handle may move between threads, and set_progress accepts only
+// Send closures, so everything a Session owns is Send. Not Sync.
+unsafe impl Send for Session {}
+
+impl Session {
+    pub fn new(model: &Model, cfg: Option<&Config>) -> Result<Session> {
+        let mut s = ptr::null_mut();
+        check(unsafe { sys::elm_session_create(model.ptr, cfg_ptr(cfg), &mut s) })?;
+        let mut session = Session { ptr: s, slot: Box::new(ProgressSlot::new(None)) };
+        let user = &mut *session.slot as *mut ProgressSlot<'static> as *mut c_void;
+        check(unsafe { sys::elm_session_set_progress(s, Some(progress_trampoline), user) })?;
+        Ok(session)
+    }
+
+    pub fn attach(&mut self, role: Role, group: i32, ds: &Dataset) -> Result<()> {
+        check(unsafe { sys::elm_session_attach(self.ptr, role.code(), group, ds.ptr) })
+    }
+
+    /// Open `path` and attach it.
+    pub fn attach_path(&mut self, role: Role, group: i32, path: impl AsRef<Path>, cfg: Option<&Config>) -> Result<()> {
+        let ds = Dataset::open(path, cfg)?;
+        self.attach(role, group, &ds)
+    }
+
+    pub fn set_concept(&mut self, group: i32, concept: &str) -> Result<()> {
+        let c = cstring(concept)?;
+        check(unsafe { sys::elm_session_set_concept(self.ptr, group, c.as_ptr()) })
+    }
+
+    /// Called during steps; `ControlFlow::Break(())` cancels the step
+    /// (Status::Cancelled, nothing changed). A panic in it cancels the step
+    /// and is resumed after the C call returns.
+    pub fn set_progress<F>(&mut self, f: Option<F>)
+    where
+        F: FnMut(&Progress) -> ControlFlow<()> + Send + 'static,
+    {
+        self.slot.f = f.map(|f| Box::new(f) as Box<_>);
+    }
+
+    pub fn step(&mut self) -> Result<StepStats> {
+        let mut s = sys::elm_step_stats::init();
+        let code = unsafe { sys::elm_session_step(self.ptr, &mut s) };
+        let r = check(code);
+        self.slot.rethrow();
+        r?;
+        Ok(StepStats {
+            step: s.step,
+            micro_steps: s.micro_steps,
+            loss: s.loss,
+            loss_erase: s.loss_erase,
+            loss_retain: s.loss_retain,
+            loss_consistency: s.loss_consistency,
+            loss_train: s.loss_train,
+            grad_norm: s.grad_norm,
+            lr: s.lr,
+            tokens: s.tokens,
+            seconds: s.seconds,
+        })
+    }
+
+    pub fn save(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+        let d = cpath(dir.as_ref())?;
+        check(unsafe { sys::elm_session_save(self.ptr, d.as_ptr()) })
+    }
+
+    pub fn resume(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+        let d = cpath(dir.as_ref())?;
+        check(unsafe { sys::elm_session_resume(self.ptr, d.as_ptr()) })
+    }
+
+    pub fn save_merged(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+        let d = cpath(dir.as_ref())?;
+        check(unsafe { sys::elm_session_save_merged(self.ptr, d.as_ptr()) })
+    }
+
+    /// Attach the current adapter to the session's model.
+    pub fn apply_to_model(&mut self) -> Result<()> {
+        check(unsafe { sys::elm_session_apply_to_model(self.ptr) })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // The C session goes first; only then may the callback slot go.
+        unsafe { sys::elm_session_free(self.ptr) };
+    }
+}
