@@ -45,8 +45,8 @@ void elm_wilson95(size_t k, size_t n, double *lo, double *hi)
     double den = 1 + z2 / nn;
     double c = (p + z2 / (2 * nn)) / den;
     double h = z * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / den;
-    *lo = c - h < 0 ? 0 : c - h;
-    *hi = c + h > 1 ? 1 : c + h;
+    *lo = k == 0 || c - h < 0 ? 0 : c - h; /* exact ends: no rounding residue */
+    *hi = k == n || c + h > 1 ? 1 : c + h;
 }
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
