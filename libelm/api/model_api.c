@@ -146,3 +146,16 @@ elm_status elm_model_unload_adapter(elm_model *model)
     model->adapter = NULL;
     return ELM_OK;
 }
+
+elm_status elm_model_tokenizer(elm_model *model, elm_tokenizer **out)
+{
+    ELM_CHECK_ARG(out != NULL, "out");
+    *out = NULL;
+    ELM_TRY(elm_model_check(model, __func__));
+    if (!model->tok)
+        return elm_err(model->tok_status != ELM_OK ? model->tok_status : ELM_E_STATE,
+                       "elm_model_tokenizer: the model's tokenizer did not load: %s",
+                       model->tok_error ? model->tok_error : "(no tokenizer)");
+    *out = elm_tokenizer_ref(model->tok);
+    return ELM_OK;
+}

@@ -1,7 +1,10 @@
-/* The model's tokenizer, loaded from the same directory or GGUF file. */
+/* The model's tokenizer, loaded from the same directory or GGUF file. A
+ * failure does not fail the model: it is kept and reported by
+ * elm_model_tokenizer. */
 #include "model/model.h"
 
 #include "core/error.h"
+#include "tokenizer/tokenizer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +13,19 @@ elm_status elm_model_load_tokenizer(elm_model *m, const elm_config *cfg)
 {
     (void)cfg;
     m->tok = NULL;
-    m->tok_status = elm_err(ELM_E_UNSUPPORTED, "%s: the tokenizer layer is not built yet", m->path);
     free(m->tok_error);
-    m->tok_error = strdup(elm_last_error());
-    elm_err_clear();
+    m->tok_error = NULL;
+    m->tok_status = elm_tok_load(m->path, &m->tok);
+    if (m->tok_status != ELM_OK) {
+        m->tok = NULL;
+        m->tok_error = strdup(elm_last_error());
+        elm_err_clear();
+    }
     return m->tok_status;
 }
 
 void elm_model_release_tokenizer(elm_model *m)
 {
+    elm_tokenizer_unref(m->tok);
     m->tok = NULL;
 }

@@ -214,6 +214,10 @@ START_TEST(test_api_logits_packed)
     ck_assert_int_eq(info.tied_embeddings, 1);
     ids[0] = 100000;
     ck_assert_elm_status(elm_model_logits(m, ids, lens, 1, out), ELM_E_INVALID);
+    elm_tokenizer *tok = NULL;
+    ck_assert_elm_ok(elm_model_tokenizer(m, &tok));
+    ck_assert_int_eq(elm_tokenizer_vocab_size(tok), 512);
+    elm_tokenizer_free(tok);
     free(single);
     free(out);
     free(ids);
