@@ -9,12 +9,14 @@
 int cmd_eval(int argc, char **argv);     /* cmd_eval.c */
 int cmd_generate(int argc, char **argv); /* cmd_generate.c */
 int cmd_prepare(int argc, char **argv);  /* cmd_prepare.c */
+int cmd_inspect(int argc, char **argv);  /* cmd_inspect.c */
 
 /* One line per command; keep alphabetical after help. */
 const elm_cli_command elm_cli_commands[] = {
     {"help", cmd_help, "elm help [keys|man|COMMAND]", "list commands, configuration keys, or print the man page"},
     {"eval", cmd_eval, "elm eval mcq|ppl|rppl --model M [--adapter DIR] [--scorer M2] FILE [--json] [--limit N] [--subject S] [--compare-base]", "multiple-choice accuracy, perplexity, reverse perplexity"},
     {"generate", cmd_generate, "elm generate --model M [--adapter DIR] [--max-new-tokens N] [--temperature T] [--seed S] [--chat] PROMPT...", "continue prompts (streams one prompt's tokens)"},
+    {"inspect", cmd_inspect, "elm inspect PATH [--json]", "describe a model directory or GGUF file"},
     {"prepare-consistency", cmd_prepare, "elm prepare-consistency --model M --forget F --concept TEXT --out FILE [--group N] [--limit N]", "erase-guided consistency data (reference JSON or JSONL)"},
 };
 const int elm_cli_n_commands = (int)(sizeof elm_cli_commands / sizeof elm_cli_commands[0]);
