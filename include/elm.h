@@ -202,6 +202,8 @@ typedef struct elm_model_info {
     int64_t n_params;         /* base parameters (without adapters) */
     int32_t tied_embeddings;
     int32_t has_adapter;      /* a LoRA adapter is attached */
+    /* Appended in 0.1 (read only when size covers it): */
+    const char *source_dtype; /* dtype(s) of the weights in the file: "F32", "BF16", "F32+Q4_1+Q8_0" */
 } elm_model_info;
 
 /* Load a model from a Hugging Face directory (config.json + safetensors,

@@ -26,34 +26,29 @@ elm_status elm_model_get_info(const elm_model *model, elm_model_info *out)
     if (out->size < offsetof(elm_model_info, has_adapter) + sizeof(out->has_adapter))
         return elm_err(ELM_E_INVALID, "%s: out->size is %u; set it with ELM_STRUCT_INIT", __func__, out->size);
     uint32_t size = out->size;
-    memset(out, 0, sizeof *out);
-    out->size = size;
+    /* A caller built against an older elm.h passes a shorter struct: touch
+     * only the fields its size covers. */
+    elm_model_info full;
+    memset(&full, 0, sizeof full);
+    full.size = size;
     const elm_llama_config *c = &model->cfg;
-    out->architecture = c->architecture;
-    out->dtype = et_dtype_name(model->dtype);
-    out->device = model->device_name;
-    out->n_layers = c->n_layers;
-    out->n_embd = c->n_embd;
-    out->n_heads = c->n_heads;
-    out->n_kv_heads = c->n_kv_heads;
-    out->head_dim = c->head_dim;
-    out->n_ff = c->n_ff;
-    out->n_vocab = c->n_vocab;
-    out->n_ctx = c->n_ctx;
-    out->n_params = model->n_params;
-    out->tied_embeddings = c->tied_embeddings;
-    out->has_adapter = model->adapter != NULL;
+    full.architecture = c->architecture;
+    full.dtype = et_dtype_name(model->dtype);
+    full.device = model->device_name;
+    full.n_layers = c->n_layers;
+    full.n_embd = c->n_embd;
+    full.n_heads = c->n_heads;
+    full.n_kv_heads = c->n_kv_heads;
+    full.head_dim = c->head_dim;
+    full.n_ff = c->n_ff;
+    full.n_vocab = c->n_vocab;
+    full.n_ctx = c->n_ctx;
+    full.n_params = model->n_params;
+    full.tied_embeddings = c->tied_embeddings;
+    full.has_adapter = model->adapter != NULL;
+    full.source_dtype = model->src_dtype;
+    memcpy(out, &full, size < sizeof full ? size : sizeof full);
     return ELM_OK;
-}
-
-/* Dtype(s) of the weights in the file ("F32", "F32+Q8_0"). Not yet in elm.h:
- * declared by the CLI's inspect command until the lead adds it. */
-ELM_API const char *elm_model_source_dtype(const elm_model *model);
-const char *elm_model_source_dtype(const elm_model *model)
-{
-    if (!model || model->magic != ELM_MODEL_MAGIC)
-        return "";
-    return model->src_dtype;
 }
 
 elm_status elm_model_logits(elm_model *model, const int32_t *ids, const size_t *lens, size_t n_seqs,

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* In libelm but not yet in elm.h (proposed for elm_model_info). */
-ELM_API const char *elm_model_source_dtype(const elm_model *model);
+
 
 typedef struct inspect_kind {
     const char *name;
@@ -73,7 +73,7 @@ static int model_show(const char *path, int json)
         elm_model_free(m);
         return elm_cli_fail("inspect", "%s", elm_last_error());
     }
-    const char *src = elm_model_source_dtype(m);
+    const char *src = in.source_dtype;
     if (json) {
         printf("{\"kind\": \"model\", \"path\": ");
         json_str(path);
