@@ -97,9 +97,10 @@ class Session(Handle):
     def attach(self, role, dataset, group=0, config=None):
         """Attach a Dataset (or a path, opened with config) for a role:
         "forget", "retain", "consistency" or "train"."""
+        r = _role(role)
         ds = as_dataset(dataset, config)
         with self._lock:
-            _lib.check(lib.elm_session_attach(self._ptr(), _role(role), int(group), ds._ptr()))
+            _lib.check(lib.elm_session_attach(self._ptr(), r, int(group), ds._ptr()))
             self._datasets.append(ds)
         return ds
 

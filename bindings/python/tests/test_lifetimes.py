@@ -65,13 +65,13 @@ def test_free_model_and_datasets_before_session():
 
 def test_dropped_python_references_do_not_dangle():
     m = elm.Model(MODEL_DIR, runtime_threads=1)
-    s = elm.Session(m, erase_config())
+    s = elm.Session(m, erase_config(erase_mix="0"))
     ds = elm.Dataset(ERASE_DIR + "/forget0.jsonl")
     s.set_concept("zephyrite", 0)
     s.attach("forget", ds)
     s.attach("retain", ERASE_DIR + "/retain.jsonl")
     s.attach("consistency", ERASE_DIR + "/consistency.json")
-    s2 = elm.Session(m, erase_config(erase_mix="0"))
+    s2 = elm.Session(m, erase_config())
     del s2
     mref = weakref.ref(m)
     del m, ds

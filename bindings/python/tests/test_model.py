@@ -89,9 +89,8 @@ def test_tokenizer_roundtrip(model):
     ids = tok.encode(text)
     assert ids and all(0 <= i < 512 for i in ids)
     assert tok.decode(ids, skip_special=True) == text
-    if tok.bos_id is not None:
-        assert ids[0] == tok.bos_id
-        assert tok.encode(text, add_special=False) == ids[1:]
+    plain = tok.encode(text, add_special=False)
+    assert plain and ids[len(ids) - len(plain):] == plain  # specials, if any, only around the text
     assert isinstance(tok.piece(ids[-1]), str)
     s = tok.stream(skip_special=True)
     pieces = "".join(s.push(i) for i in ids) + s.flush()

@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let prompt = "Zephyrite is";
     let before = elm::generate(&mut model, &[prompt], Some(&cfg), None)?;
-    println!("before: {:?}", before[0]);
+    println!("before: \"{}\"", before[0]);
 
     let mut s = Session::new(&model, Some(&cfg))?;
     s.set_concept(0, "zephyrite")?;
@@ -66,6 +66,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     s.apply_to_model()?;
     let after = elm::generate(&mut model, &[prompt], Some(&cfg), None)?;
-    println!("after: {:?}", after[0]);
+    println!("after: \"{}\"", after[0]);
     Ok(())
 }
