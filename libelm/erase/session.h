@@ -53,6 +53,8 @@ typedef struct elm_erase_opts {
     char *expert_file, *novice_file;
 } elm_erase_opts;
 
+struct elm_micro_result;
+
 typedef struct elm_erase {
     elm_model *m;                 /* a reference */
     elm_config *cfg;              /* a copy of the creation config */

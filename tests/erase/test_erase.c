@@ -535,7 +535,11 @@ START_TEST(test_errors)
     ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/consistency.json"), a.cfg, &c));
     ck_assert_elm_status(elm_session_attach(a.s, ELM_ROLE_FORGET, 0, c), ELM_E_INVALID);
     ck_assert_elm_status(elm_session_attach(a.s, ELM_ROLE_CONSISTENCY, 0, f), ELM_E_INVALID);
-    ck_assert_elm_status(elm_session_attach(a.s, ELM_ROLE_CONSISTENCY, 3, c), ELM_E_INVALID);
+    elm_dataset *c2;
+    ck_assert_elm_ok(elm_dataset_open(tu_src("tests/fixtures/data/consistency.json"), a.cfg, &c2));
+    ck_assert_elm_status(elm_session_attach(a.s, ELM_ROLE_CONSISTENCY, 3, c2), ELM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "no consistency pairs for group 3"));
+    elm_dataset_free(c2);
     ck_assert_elm_status(elm_session_attach(a.s, (elm_role)9, 0, f), ELM_E_INVALID);
     ck_assert_elm_status(elm_session_attach(a.s, ELM_ROLE_FORGET, -1, f), ELM_E_INVALID);
     ck_assert_elm_ok(elm_session_attach(a.s, ELM_ROLE_FORGET, 0, f));
