@@ -1,22 +1,17 @@
 /* elm eval mcq|ppl|rppl: multiple-choice accuracy, perplexity, reverse perplexity. */
 #include "elm.h"
 #include "commands.h"
+#include "flags.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Same layout as in cmd_generate.c, which defines elm_cli_gen_set. */
-typedef struct gen_flag {
-    const char *flag, *key;
-    int is_bool;
-} gen_flag;
-int elm_cli_gen_set(elm_config *cfg, const char *cmd, int argc, char **argv, int *i, const gen_flag *extra,
-                    size_t n_extra, int *handled);
-
-static const gen_flag eval_flags[] = {
-    {"--limit", "eval.limit", 0},     {"--subject", "eval.mcq_subject", 0}, {"--scoring", "eval.mcq_scoring", 0},
-    {"--batch", "eval.batch", 0},     {"--window", "eval.window", 0},       {"--stride", "eval.stride", 0},
+static const elm_cli_alias eval_flags[] = {
+    {"--limit", "eval.limit"},     {"--subject", "eval.mcq_subject"}, {"--scoring", "eval.mcq_scoring"},
+    {"--max-new-tokens", "gen.max_new_tokens"}, {"--temperature", "gen.temperature"}, {"--seed", "gen.seed"},
+    {"--chat", "gen.chat"}, {"--device", "runtime.device"}, {"--dtype", "runtime.dtype"}, {"--threads", "runtime.threads"},
+    {"--batch", "eval.batch"},     {"--window", "eval.window"},       {"--stride", "eval.stride"},
 };
 
 typedef struct eval_args {
@@ -39,7 +34,7 @@ static int parse(const char *cmd, int argc, char **argv, elm_config *cfg, eval_a
             a->json = 1;
         else if (strcmp(argv[i], "--compare-base") == 0)
             a->compare_base = 1;
-        else if ((rc = elm_cli_gen_set(cfg, cmd, argc, argv, &i, eval_flags, sizeof eval_flags / sizeof eval_flags[0],
+        else if ((rc = elm_cli_config_flag(cfg, cmd, argc, argv, &i, eval_flags, sizeof eval_flags / sizeof eval_flags[0],
                                        &handled)) != 0)
             return rc;
         else if (handled)

@@ -1,25 +1,19 @@
 /* elm prepare-consistency: erase-guided consistency data (method §4). */
 #include "elm.h"
 #include "commands.h"
+#include "flags.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Same layout as in cmd_generate.c, which defines elm_cli_gen_set. */
-typedef struct gen_flag {
-    const char *flag, *key;
-    int is_bool;
-} gen_flag;
-int elm_cli_gen_set(elm_config *cfg, const char *cmd, int argc, char **argv, int *i, const gen_flag *extra,
-                    size_t n_extra, int *handled);
-
-static const gen_flag prep_flags[] = {
-    {"--concept", "erase.concept", 0},          {"--group", "prepare.group", 0},
-    {"--limit", "prepare.limit", 0},            {"--guidance", "prepare.guidance", 0},
-    {"--min-new-tokens", "prepare.min_new_tokens", 0}, {"--max-new-tokens", "prepare.max_new_tokens", 0},
-    {"--min-cut", "prepare.min_cut", 0},        {"--max-cut", "prepare.max_cut", 0},
-    {"--expert-templates", "erase.expert_templates", 0}, {"--novice-templates", "erase.novice_templates", 0},
+static const elm_cli_alias prep_flags[] = {
+    {"--seed", "gen.seed"}, {"--device", "runtime.device"}, {"--dtype", "runtime.dtype"}, {"--threads", "runtime.threads"},
+    {"--concept", "erase.concept"},          {"--group", "prepare.group"},
+    {"--limit", "prepare.limit"},            {"--guidance", "prepare.guidance"},
+    {"--min-new-tokens", "prepare.min_new_tokens"}, {"--max-new-tokens", "prepare.max_new_tokens"},
+    {"--min-cut", "prepare.min_cut"},        {"--max-cut", "prepare.max_cut"},
+    {"--expert-templates", "erase.expert_templates"}, {"--novice-templates", "erase.novice_templates"},
 };
 
 static int progress_fn(const elm_progress *p, void *user)
@@ -51,7 +45,7 @@ int cmd_prepare(int argc, char **argv)
             forget = argv[++i];
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out = argv[++i];
-        else if ((rc = elm_cli_gen_set(cfg, cmd, argc, argv, &i, prep_flags, sizeof prep_flags / sizeof prep_flags[0],
+        else if ((rc = elm_cli_config_flag(cfg, cmd, argc, argv, &i, prep_flags, sizeof prep_flags / sizeof prep_flags[0],
                                        &handled)) != 0 || handled)
             continue;
         else

@@ -21,7 +21,10 @@ dequantizes to fp32, tie_word_embeddings=True), run in fp32, one question at a
 time (no padding). Tokenizer: transformers' GGUF tokenizer, with its
 pre-tokenizer replaced by SmolLM2's real one (Digits(individual_digits=True)
 then ByteLevel) when the GGUF says tokenizer.ggml.pre = "smollm": transformers
-4.46 rebuilds a "gpt2" vocabulary with GPT-2's pre-tokenizer only.
+4.46 rebuilds a "gpt2" vocabulary with GPT-2's pre-tokenizer only; and without
+the BOS post-processor transformers adds when tokenizer.ggml.add_bos_token is
+false (so tok(text) matches SmolLM2's own tokenizer.json; MCQ prompts use
+add_special_tokens=False anyway).
 
 Output JSON: {"model", "file", "subject", "limit", "transformers", "torch",
 "items": [{"i", "answer", "pred", "loglik": [...], "n_ctx_tokens"}], "accuracy"}.
@@ -61,6 +64,14 @@ def load(path):
         tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
             [pre_tokenizers.Digits(individual_digits=True),
              pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    # transformers 4.46 also gives a "gpt2" GGUF vocabulary a post-processor
+    # that prepends BOS whatever tokenizer.ggml.add_bos_token says; SmolLM2's
+    # says false (its real tokenizer.json adds nothing), so drop it then.
+    f = r.fields.get("tokenizer.ggml.add_bos_token")
+    if f is not None and not bool(f.parts[f.data[0]][0]):
+        from tokenizers import processors
+
+        tok.backend_tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
     model = AutoModelForCausalLM.from_pretrained(d, gguf_file=name, tie_word_embeddings=True,
                                                  torch_dtype=torch.float32).eval()
     return tok, model, pre
