@@ -1,0 +1,110 @@
+/* Public tokenizer entry points (elm.h): argument checks over libelm/tokenizer. */
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "tokenizer/tokenizer.h"
+
+elm_status elm_tokenizer_load(const char *path, const elm_config *cfg, elm_tokenizer **out)
+{
+    (void)cfg;
+    ELM_CHECK_ARG(path, "path");
+    ELM_CHECK_ARG(out, "out");
+    *out = NULL;
+    return elm_tok_load(path, out);
+}
+
+void elm_tokenizer_free(elm_tokenizer *tok) { elm_tokenizer_unref(tok); }
+
+elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids,
+                        size_t *n_ids)
+{
+    ELM_CHECK_ARG(tok, "tok");
+    ELM_CHECK_ARG(text || len == 0, "text");
+    ELM_CHECK_ARG(ids, "ids");
+    ELM_CHECK_ARG(n_ids, "n_ids");
+    ELM_CHECK_ARG((flags & ~3u) == 0, "flags");
+    return elm_tok_encode(tok, text ? text : "", len, flags, ids, n_ids);
+}
+
+elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text)
+{
+    ELM_CHECK_ARG(tok, "tok");
+    ELM_CHECK_ARG(ids || n_ids == 0, "ids");
+    ELM_CHECK_ARG(text, "text");
+    ELM_CHECK_ARG((flags & ~1u) == 0, "flags");
+    return elm_tok_decode(tok, ids, n_ids, flags, text, NULL);
+}
+
+elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece)
+{
+    ELM_CHECK_ARG(tok, "tok");
+    ELM_CHECK_ARG(piece, "piece");
+    const char *p = elm_tok_piece(tok, id);
+    if (!p)
+        return elm_err(ELM_E_INVALID, "elm_token_piece: id %d out of range [0, %d) or unused", (int)id,
+                       (int)elm_tok_vocab_size(tok));
+    *piece = p;
+    return ELM_OK;
+}
+
+int32_t elm_tokenizer_vocab_size(const elm_tokenizer *tok) { return tok ? elm_tok_vocab_size(tok) : 0; }
+
+int32_t elm_tokenizer_special(const elm_tokenizer *tok, elm_special_token which)
+{
+    return elm_tok_special(tok, which);
+}
+
+struct elm_detok_stream {
+    tk_stream *s;
+};
+
+elm_status elm_detok_stream_new(const elm_tokenizer *tok, unsigned flags, elm_detok_stream **out)
+{
+    ELM_CHECK_ARG(tok, "tok");
+    ELM_CHECK_ARG(out, "out");
+    ELM_CHECK_ARG((flags & ~1u) == 0, "flags");
+    elm_detok_stream *d = calloc(1, sizeof *d);
+    if (!d)
+        return elm_err(ELM_E_NOMEM, "elm_detok_stream_new: out of memory");
+    elm_status st = tk_stream_new(tok, flags, &d->s);
+    if (st != ELM_OK) {
+        free(d);
+        return st;
+    }
+    *out = d;
+    return ELM_OK;
+}
+
+elm_status elm_detok_stream_push(elm_detok_stream *st, int32_t id, char **text)
+{
+    ELM_CHECK_ARG(st, "st");
+    ELM_CHECK_ARG(text, "text");
+    return tk_stream_push(st->s, id, text, NULL);
+}
+
+elm_status elm_detok_stream_flush(elm_detok_stream *st, char **text)
+{
+    ELM_CHECK_ARG(st, "st");
+    ELM_CHECK_ARG(text, "text");
+    return tk_stream_flush(st->s, text, NULL);
+}
+
+void elm_detok_stream_free(elm_detok_stream *st)
+{
+    if (!st)
+        return;
+    tk_stream_free(st->s);
+    free(st);
+}
+
+elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs,
+                          int add_generation_prompt, const elm_config *cfg, char **out)
+{
+    ELM_CHECK_ARG(tok, "tok");
+    ELM_CHECK_ARG(msgs || n_msgs == 0, "msgs");
+    ELM_CHECK_ARG(out, "out");
+    for (size_t i = 0; i < n_msgs; i++)
+        if (!msgs[i].role || !msgs[i].content)
+            return elm_err(ELM_E_INVALID, "elm_chat_apply: message %zu has a NULL role or content", i);
+    return elm_tok_chat_apply(tok, msgs, n_msgs, add_generation_prompt, cfg, out);
+}
