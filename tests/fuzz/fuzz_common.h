@@ -51,7 +51,8 @@ static inline void fz_rmtree(const char *dir)
         while ((e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p)
+                continue;
             struct stat st;
             if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
                 fz_rmtree(p);
@@ -79,7 +80,8 @@ static inline const char *fz_dir(void)
         base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
     if (!base || !*base)
         base = "/tmp";
-    snprintf(fz_dir_path, sizeof fz_dir_path, "%s/elm-fuzz.XXXXXX", base);
+    if (snprintf(fz_dir_path, sizeof fz_dir_path, "%s/elm-fuzz.XXXXXX", base) >= (int)sizeof fz_dir_path)
+        abort();
     if (!mkdtemp(fz_dir_path)) {
         perror("fuzz: mkdtemp");
         abort();
@@ -93,7 +95,8 @@ static inline const char *fz_dir(void)
 static inline const char *fz_path(int slot, const char *name)
 {
     static char buf[8][4300];
-    snprintf(buf[slot & 7], sizeof buf[0], "%s/%s", fz_dir(), name);
+    if (snprintf(buf[slot & 7], sizeof buf[0], "%s/%s", fz_dir(), name) >= (int)sizeof buf[0])
+        abort();
     return buf[slot & 7];
 }
 
