@@ -369,6 +369,25 @@ static void parity(const char *mode)
     elm_lora_free(peft);
     fprintf(stderr, "erase parity %s: logits max |diff| trained %.3g, PEFT final adapter %.3g, init %.3g\n",
             mode, d1, d2, d3);
+    /* For tools/reference/check_peft_load.py (run by hand): the adapter as
+     * libelm saves it and libelm's logits with it. */
+    const char *exp_dir = getenv("ELM_ERASE_EXPORT");
+    if (exp_dir && exp_dir[0]) {
+        char dir[512], path[600];
+        snprintf(dir, sizeof dir, "%s/%s", exp_dir, mode);
+        ck_assert_elm_ok(elm_erase_save(g.e, dir));
+        float *lm = logits_with(g.m, g.e->lora, ids);
+        int64_t shape[2] = {ids->shape[0], g.m->cfg.n_vocab};
+        int64_t *idv = malloc(ids->nbytes);
+        memcpy(idv, ids->data, ids->nbytes);
+        elm_st_write_tensor w[2] = {{"input_ids", ELM_ST_I64, 1, ids->shape, idv},
+                                    {"logits", ELM_ST_F32, 2, shape, lm}};
+        snprintf(path, sizeof path, "%s/libelm_logits.safetensors", exp_dir);
+        snprintf(path, sizeof path, "%s/%s.libelm_logits.safetensors", exp_dir, mode);
+        ck_assert_elm_ok(elm_st_write(path, w, 2, NULL));
+        free(idv);
+        free(lm);
+    }
     ck_assert_msg(d1 <= 1e-4 && d2 <= 1e-4 && d3 <= 1e-4, "logits differ: %.3g %.3g %.3g", d1, d2, d3);
     elm_st_close(lg);
     run_close(&g);
@@ -643,6 +662,49 @@ START_TEST(test_merge)
 }
 END_TEST
 
+START_TEST(test_finetune_apply)
+{
+    static const char *const kv[] = {"erase.objective", "finetune", NULL};
+    api_run a;
+    api_open(&a, 0, kv);
+    elm_step_stats st;
+    ELM_STRUCT_INIT(&st);
+    ck_assert_elm_status(elm_session_step(a.s, &st), ELM_E_STATE);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "attach a train dataset first"));
+    elm_dataset *t;
+    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget1.jsonl"), a.cfg, &t));
+    ck_assert_elm_ok(elm_session_attach(a.s, ELM_ROLE_TRAIN, 0, t));
+    elm_dataset_free(t);
+    double first = 0;
+    for (int i = 0; i < 4; i++) {
+        ELM_STRUCT_INIT(&st);
+        ck_assert_elm_ok(elm_session_step(a.s, &st));
+        ck_assert(isnan(st.loss_erase) && isnan(st.loss_retain) && isfinite(st.loss_train));
+        ck_assert_double_eq(st.loss, st.loss_train);
+        ck_assert_int_gt(st.tokens, 0);
+        if (i == 0)
+            first = st.loss_train;
+    }
+    /* fine-tuning on three texts lowers their loss */
+    ck_assert_msg(st.loss_train < first, "train loss %g -> %g", first, st.loss_train);
+    /* the adapter handed to the model gives the session's logits */
+    int32_t ids[6] = {40, 41, 42, 43, 44, 45};
+    size_t len = 6;
+    size_t V = 512;
+    float *before = malloc(len * V * sizeof *before), *after = malloc(len * V * sizeof *after);
+    ck_assert_elm_ok(elm_model_logits(a.m, ids, &len, 1, before));
+    ck_assert_elm_ok(elm_session_apply_to_model(a.s));
+    ck_assert_elm_ok(elm_model_logits(a.m, ids, &len, 1, after));
+    double d = 0;
+    for (size_t i = 0; i < len * V; i++)
+        d = fmax(d, fabs((double)before[i] - (double)after[i]));
+    ck_assert_msg(d > 1e-4, "the applied adapter changed nothing (%g)", d);
+    free(before);
+    free(after);
+    api_close(&a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("erase");
@@ -662,6 +724,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_errors);
     tcase_add_test(t, test_numeric);
     tcase_add_test(t, test_merge);
+    tcase_add_test(t, test_finetune_apply);
     suite_add_tcase(s, t);
     return s;
 }

@@ -408,6 +408,10 @@ def make_golden(model_dir, out_dir, alignment):
     save_file({"input_ids": torch.tensor(ids, dtype=torch.int64), "logits_init": logits_init,
                "logits_final": logits_final, "base_logits": base},
               os.path.join(gdir, "logits.safetensors"), metadata=meta)
+    for sub in ("init_adapter", "final_adapter"):  # PEFT's model-card stub
+        readme = os.path.join(gdir, sub, "README.md")
+        if os.path.exists(readme):
+            os.remove(readme)
     cfg = dict(ref.cfg)
     with open(os.path.join(gdir, "config.json"), "w") as f:
         json.dump({"config": cfg, "data": {r: {str(g): fn for g, fn in v.items()}
