@@ -25,6 +25,9 @@ Makes, for alignment in (concat, separate), tests/fixtures/erase/golden_<mode>/:
 Run (from the repository root):
   tools/reference/setup-venv
   "${ELM_CACHE:-$HOME/.cache/libelm}/refvenv/bin/python" tools/reference/elm_reference.py
+(The numbers are deterministic; PEFT writes target_modules from a Python set
+and safetensors metadata from a dict, so byte-identical files need
+PYTHONHASHSEED=0.)
 Optional: --model DIR (default tests/fixtures/models/llama-tied), --out DIR
 (default tests/fixtures/erase), --modes concat,separate.
 """
