@@ -132,7 +132,17 @@ END_TEST
 
 static int has_added_text(const char *s)
 {
-    return strstr(s, "<s>") || strstr(s, "</s>") || strstr(s, "<unk>");
+    return strstr(s, "<s>") || strstr(s, "</s>") || strstr(s, "<unk>") || strstr(s, "\xE2\x96\x81");
+}
+
+/* byte-level vocabularies without a token for some byte (SmolLM2 lacks a few
+ * C0 controls) drop it, as HF does: such lines cannot round-trip */
+static int all_bytes_known(const elm_tokenizer *t, const char *s, size_t n)
+{
+    for (size_t i = 0; t->byte_level && i < n; i++)
+        if (tk_map_get(&t->vocab, s + i, 1) < 0)
+            return 0;
+    return 1;
 }
 
 /* decode(encode(x)) == x (qwen3: NFC(x)); llama2 only where x holds no
@@ -148,7 +158,7 @@ START_TEST(round_trip)
         const char *want = corpus[i].s;
         size_t wn = corpus[i].n;
         char *nfc = NULL;
-        if (!strcmp(name, "llama2") && has_added_text(want))
+        if ((!strcmp(name, "llama2") && has_added_text(want)) || !all_bytes_known(t, want, wn))
             continue;
         if (!strcmp(name, "qwen3")) {
             ck_assert_elm_ok(tk_nfc(want, wn, &nfc, &wn));
@@ -163,7 +173,14 @@ START_TEST(round_trip)
         checked++;
         if (tl != wn || memcmp(text, want, wn) != 0) {
             if (bad < 5)
-                fprintf(stderr, "%s: round trip of line %zu differs\n", name, i + 1);
+            {
+                size_t d = 0;
+                while (d < tl && d < wn && text[d] == want[d])
+                    d++;
+                fprintf(stderr, "%s: round trip of line %zu differs at byte %zu (len %zu vs %zu): %02x vs %02x\n",
+                        name, i + 1, d, tl, wn, d < tl ? (unsigned char)text[d] : 0,
+                        d < wn ? (unsigned char)want[d] : 0);
+            }
             bad++;
         }
         elm_free(text);
