@@ -14,7 +14,13 @@ Makes, under tests/fixtures/golden/:
         logits_fp32     F32 [B,T,V]    batched, fp32
         logits_single   F32 [B,T,V]    each sequence run alone (no padding);
                                        rows past its length are 0
-        logits_bf16     F32 [B,T,V]    batched, model.to(torch.bfloat16), cast to fp32
+        logits_bf16     F32 [B,T,V]    batched, the model loaded again with
+                                       from_pretrained(torch_dtype=torch.bfloat16)
+                                       (as the ELM reference loads it), cast to fp32.
+                                       Not model.to(torch.bfloat16): that also casts
+                                       the rotary inv_freq buffer to bf16, which
+                                       from_pretrained leaves in fp32, and moves
+                                       logits by up to ~0.2 on these models.
         hidden_layer2   F32 [B,T,H]    output of decoder layer index 2
                                        (hidden_states[3]), batched fp32, H = 32
         greedy_ids      I64 [64]       64 new tokens, greedy, from sequence 0
@@ -114,7 +120,7 @@ def check_greedy_no_cache(model, prompt_ids, new_ids):
 
 
 @torch.no_grad()
-def tiny_golden(name, model, tok):
+def tiny_golden(name, model, tok, load_bf16):
     seqs = [tok(t, add_special_tokens=False).input_ids for t in TINY_TEXTS]
     assert all(0 not in s for s in seqs)
     ids, mask = pad_batch(seqs)
@@ -131,9 +137,9 @@ def tiny_golden(name, model, tok):
     greedy_ids = greedy(model, seqs[0], 64)
     check_greedy_no_cache(model, seqs[0], greedy_ids)
 
-    model_bf16 = model.to(torch.bfloat16)
+    model_bf16 = load_bf16()
+    assert all(b.dtype == torch.float32 for n, b in model_bf16.named_buffers() if n.endswith("inv_freq"))
     logits_bf16 = model_bf16(input_ids=ids, attention_mask=mask).logits.float()
-    model.to(torch.float32)
     bf_diff = (logits_bf16 - logits)[valid].abs().max().item()
 
     tensors = {
@@ -212,11 +218,14 @@ def main():
     for name in ["llama", "llama-tied", "mistral", "qwen2"]:
         d = os.path.join(MODELS, name)
         model = AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.float32).eval()
-        tiny_golden(name, model, AutoTokenizer.from_pretrained(d))
-    model = AutoModelForCausalLM.from_pretrained(
-        MODELS, gguf_file="llama-tied.gguf", tie_word_embeddings=True, torch_dtype=torch.float32
-    ).eval()
-    tiny_golden("llama-tied-gguf", model, AutoTokenizer.from_pretrained(os.path.join(MODELS, "llama-tied")))
+        tiny_golden(name, model, AutoTokenizer.from_pretrained(d),
+                    lambda d=d: AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.bfloat16).eval())
+    def gguf(dtype):
+        return AutoModelForCausalLM.from_pretrained(
+            MODELS, gguf_file="llama-tied.gguf", tie_word_embeddings=True, torch_dtype=dtype
+        ).eval()
+    tiny_golden("llama-tied-gguf", gguf(torch.float32), AutoTokenizer.from_pretrained(os.path.join(MODELS, "llama-tied")),
+                lambda: gguf(torch.bfloat16))
     smollm2_golden()
 
 
