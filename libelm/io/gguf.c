@@ -511,7 +511,7 @@ static int read_int(const uint8_t *p, elm_gguf_vtype t, int64_t *s, uint64_t *u,
 static elm_status get_int(const elm_gguf *g, const char *key, int64_t lo, uint64_t hi,
                           const char *want, int64_t *s_out, uint64_t *u_out, int *is_neg)
 {
-    const gkv *kv;
+    const gkv *kv = NULL;
     ELM_TRY(find_kv(g, key, &kv));
     int64_t s = 0;
     uint64_t u = 0;
@@ -583,7 +583,7 @@ static double read_float(const uint8_t *p, elm_gguf_vtype t)
 
 elm_status elm_gguf_get_f64(const elm_gguf *g, const char *key, double *out)
 {
-    const gkv *kv;
+    const gkv *kv = NULL;
     ELM_TRY(find_kv(g, key, &kv));
     if (kv->type != ELM_GGUF_F32 && kv->type != ELM_GGUF_F64)
         return elm_err(ELM_E_FORMAT, "%s: key '%s': expected a float, got %s", g->map.path, key,
@@ -602,7 +602,7 @@ elm_status elm_gguf_get_f32(const elm_gguf *g, const char *key, float *out)
 
 elm_status elm_gguf_get_bool(const elm_gguf *g, const char *key, int *out)
 {
-    const gkv *kv;
+    const gkv *kv = NULL;
     ELM_TRY(find_kv(g, key, &kv));
     if (kv->type != ELM_GGUF_BOOL)
         return elm_err(ELM_E_FORMAT, "%s: key '%s': expected bool, got %s", g->map.path, key,
@@ -613,7 +613,7 @@ elm_status elm_gguf_get_bool(const elm_gguf *g, const char *key, int *out)
 
 elm_status elm_gguf_get_str(const elm_gguf *g, const char *key, const char **out)
 {
-    const gkv *kv;
+    const gkv *kv = NULL;
     ELM_TRY(find_kv(g, key, &kv));
     if (kv->type != ELM_GGUF_STRING)
         return elm_err(ELM_E_FORMAT, "%s: key '%s': expected string, got %s", g->map.path, key,
@@ -624,7 +624,7 @@ elm_status elm_gguf_get_str(const elm_gguf *g, const char *key, const char **out
 
 elm_status elm_gguf_get_arr(const elm_gguf *g, const char *key, elm_gguf_arr *out)
 {
-    const gkv *kv;
+    const gkv *kv = NULL;
     ELM_TRY(find_kv(g, key, &kv));
     if (kv->type != ELM_GGUF_ARRAY)
         return elm_err(ELM_E_FORMAT, "%s: key '%s': expected array, got %s", g->map.path, key,
