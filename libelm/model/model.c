@@ -375,8 +375,10 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
     ELM_TRY(et_parse_device(devname, &dev));
     ELM_TRY(elm_model_pick_dtype(cfg, dev, &dt));
     int64_t threads = 0;
-    if (elm_config_get_int(cfg, "runtime.threads", &threads) == ELM_OK && threads > 0)
-        ELM_TRY(et_set_num_threads((int)threads));
+    /* 0 (the default) means every CPU this process may use: libtorch itself
+     * starts at one thread here. */
+    ELM_TRY(elm_config_get_int(cfg, "runtime.threads", &threads));
+    ELM_TRY(et_set_num_threads((int)threads));
 
     elm_model *m = calloc(1, sizeof *m);
     if (!m)
