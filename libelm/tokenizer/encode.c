@@ -631,7 +631,8 @@ static elm_status model_word(const elm_tokenizer *t_, const char *s, size_t n, i
         int32_t *e = t->cache.n < t->cache.cap ? malloc((cnt + 1) * sizeof *e) : NULL;
         if (e) {
             e[0] = (int32_t)cnt;
-            memcpy(e + 1, out->v + before, cnt * sizeof *e);
+            if (cnt) /* out->v may still be NULL when the word made no ids */
+                memcpy(e + 1, out->v + before, cnt * sizeof *e);
             if (tk_map_put(&t->cache.index, s, n, (int32_t)t->cache.n) == ELM_OK)
                 t->cache.ids[t->cache.n++] = e;
             else {

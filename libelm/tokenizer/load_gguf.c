@@ -29,7 +29,8 @@ static int32_t opt_id(const elm_gguf *g, const char *key)
         elm_err_clear();
         return -1;
     }
-    return (int32_t)v;
+    /* ids beyond int32 cannot name a token; callers range-check the rest */
+    return v > (uint32_t)INT32_MAX ? -1 : (int32_t)v;
 }
 
 static int opt_bool(const elm_gguf *g, const char *key, int def)
@@ -233,6 +234,8 @@ elm_status elm_tok_load_gguf(const struct elm_gguf *g, elm_tokenizer **out)
         free(sc);
         tk_find_byte_tokens(t);
         t->unk_id = opt_id(g, "tokenizer.ggml.unknown_token_id");
+        if (t->unk_id >= n)
+            t->unk_id = -1;
         /* decoder: Replace("▁", " "), ByteFallback, Fuse, Strip(" ", 1, 0) */
         if (st == ELM_OK) {
             t->dec = calloc(4, sizeof *t->dec);
@@ -262,7 +265,7 @@ elm_status elm_tok_load_gguf(const struct elm_gguf *g, elm_tokenizer **out)
         t->special[ELM_TOKEN_PAD] = opt_id(g, "tokenizer.ggml.padding_token_id");
         t->special[ELM_TOKEN_UNK] = opt_id(g, "tokenizer.ggml.unknown_token_id");
         for (int i = 0; i < 4; i++)
-            if (t->special[i] >= n)
+            if (t->special[i] < 0 || t->special[i] >= n)
                 t->special[i] = -1;
         if (opt_bool(g, "tokenizer.ggml.add_bos_token", llama) && t->special[ELM_TOKEN_BOS] >= 0)
             st = push_id(&t->post_prefix, &t->n_post_prefix, t->special[ELM_TOKEN_BOS]);
