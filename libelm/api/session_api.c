@@ -2,6 +2,7 @@
  * magic tag, and the adapter hand-over to the model. */
 #include "core/error.h"
 #include "erase/session.h"
+#include "io/atomic.h"
 #include "model/model.h"
 
 #include <stdlib.h>
@@ -92,6 +93,9 @@ elm_status elm_session_resume(elm_session *s, const char *dir)
 {
     ELM_TRY(check(s, "elm_session_resume"));
     ELM_CHECK_ARG(dir && dir[0], "dir");
+    /* A save killed between its two renames leaves the state under its
+     * backup name: put it back first (one lstat when nothing is amiss). */
+    ELM_TRY(elm_atomic_dir_prepare_read(dir));
     return elm_erase_resume(s->e, dir);
 }
 

@@ -10,19 +10,31 @@
  *   ... write files inside tmp (plain writes are fine: the whole directory
  *       is fsynced at commit) ...
  *   elm_atomic_dir_commit(tmp, "out/adapter")
- * Commit, when the final directory exists, renames it to
- * ".adapter.old.XXXXXX", renames the new one into place, then removes the
- * backup.
+ * Begin first applies the recovery rule below (with clean-up), so every save
+ * starts from one complete final directory and no siblings. Commit, when the
+ * final directory exists, renames it straight to ".adapter.old.<random>" (a
+ * single rename: no placeholder is created first, so a crash never leaves an
+ * empty backup), renames the new one into place, then removes the backup.
+ * A crash at any point therefore leaves either the complete old or the
+ * complete new directory: under the final name, or (between the two renames)
+ * as the one backup that recovery puts back.
  *
- * Recovery rule after a crash (for whoever opens "out/adapter" next):
+ * Recovery rule after a crash:
  *   - "adapter" exists            -> it is complete (old or new); any
  *                                    ".adapter.tmp.*" / ".adapter.old.*"
- *                                    siblings are leftovers and may be removed;
- *   - "adapter" missing but a ".adapter.old.*" exists -> the crash came
- *                                    between the two renames: the backup is
- *                                    the complete old directory; rename it
- *                                    back (elm_atomic_dir_recover does this).
- * A ".adapter.tmp.*" directory is never trusted: it may be half-written. */
+ *                                    siblings are leftovers (a backup may be
+ *                                    half-removed) and are removed;
+ *   - "adapter" missing           -> the crash came between the two renames:
+ *                                    the backup is the complete old directory
+ *                                    and is renamed back. Empty backups are
+ *                                    never restored; of several non-empty ones
+ *                                    (left by older versions of this code) the
+ *                                    newest (mtime) wins. The rest are removed.
+ * A ".adapter.tmp.*" directory is never trusted: it may be half-written; the
+ * clean-up removes it. Writers apply the rule (elm_atomic_dir_begin); loaders
+ * call elm_atomic_dir_prepare_read, which only restores a missing directory.
+ * Concurrent writers of one final directory are not supported: a writer's
+ * clean-up removes another's temporary. */
 #ifndef ELM_IO_ATOMIC_H
 #define ELM_IO_ATOMIC_H
 
@@ -64,10 +76,16 @@ elm_status elm_atomic_write_file(const char *path, const void *data, size_t len)
 elm_status elm_atomic_dir_begin(const char *final_dir, char **tmpdir);
 elm_status elm_atomic_dir_commit(char *tmpdir, const char *final_dir);
 void elm_atomic_dir_abort(char *tmpdir);
-/* Apply the recovery rule to final_dir: if it is missing and a backup
- * ".name.old.*" exists, rename the backup back; then remove stale
- * ".name.tmp.*" and ".name.old.*" siblings. */
+/* Apply the recovery rule to final_dir (see the top of this file): if it is
+ * missing, rename the newest non-empty backup ".name.old.*" back; then remove
+ * every other ".name.old.*" and every ".name.tmp.*" sibling. A missing parent
+ * directory is not an error (nothing to recover). */
 elm_status elm_atomic_dir_recover(const char *final_dir);
+/* The loaders' side of the rule, to call before reading final_dir: when
+ * final_dir exists this is a single lstat and changes nothing; when it is
+ * missing and a non-empty backup exists, the newest one is renamed back.
+ * It never removes anything (a temporary may be a running writer's). */
+elm_status elm_atomic_dir_prepare_read(const char *final_dir);
 
 /* fsync a directory by path (used by the writers above). */
 elm_status elm_fsync_dir(const char *dir);

@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +88,8 @@ static elm_status get_bool(json_object *o, const char *key, int def, int *out, c
     return ELM_OK;
 }
 
-/* Token id: integer, null/absent (-1) or a list (first element). */
-static elm_status get_token_id(json_object *o, const char *key, int *out, const char *src)
+/* Token id: integer in 0..vocab-1, -1/null/absent (-1) or a list (first element). */
+static elm_status get_token_id(json_object *o, const char *key, int vocab, int *out, const char *src)
 {
     json_object *v = field(o, key);
     *out = -1;
@@ -101,7 +103,15 @@ static elm_status get_token_id(json_object *o, const char *key, int *out, const 
     if (json_object_get_type(v) != json_type_int)
         return elm_err(ELM_E_FORMAT, "%s: field '%s' must be a token id, got %s", src, key,
                        json_object_to_json_string(v));
-    *out = (int)json_object_get_int64(v);
+    /* json-c saturates out-of-range integers to INT64_MIN/MAX; compare as
+     * int64 before narrowing (a plain (int) cast made 4294967297 id 1). */
+    int64_t id = json_object_get_int64(v);
+    if (id == -1)
+        return ELM_OK;
+    if (id < 0 || id > INT_MAX || (vocab > 0 && id >= vocab))
+        return elm_err(ELM_E_FORMAT, "%s: field '%s' is %s; a token id must be in 0..%d (vocab_size %d) or -1/null",
+                       src, key, json_object_to_json_string(v), vocab > 0 ? vocab - 1 : INT_MAX, vocab);
+    *out = (int)id;
     return ELM_OK;
 }
 
@@ -268,9 +278,9 @@ static elm_status parse_root(json_object *root, const char *src, elm_llama_confi
                                src, mwl);
         }
     }
-    ELM_TRY(get_token_id(root, "bos_token_id", &c->bos_id, src));
-    ELM_TRY(get_token_id(root, "eos_token_id", &c->eos_id, src));
-    ELM_TRY(get_token_id(root, "pad_token_id", &c->pad_id, src));
+    ELM_TRY(get_token_id(root, "bos_token_id", c->n_vocab, &c->bos_id, src));
+    ELM_TRY(get_token_id(root, "eos_token_id", c->n_vocab, &c->eos_id, src));
+    ELM_TRY(get_token_id(root, "pad_token_id", c->n_vocab, &c->pad_id, src));
     return elm_llama_config_check(c, src);
 }
 

@@ -265,6 +265,45 @@ static elm_status check_config(const char *ctx, json_object *cfg, int64_t *r, do
     return ELM_OK;
 }
 
+/* The tensor's layer, module and A/B side, checked against the model, the
+ * config's targets and rank r. Nothing is allocated: this runs over the whole
+ * weights file before the adapter's tensors are created, so a config whose
+ * rank disagrees with the file (e.g. r = 65536 over a rank-2 file) fails
+ * here instead of allocating r x hidden for every targeted module. */
+static elm_status check_tensor(const elm_model *m, const char *wpath, const elm_st_tensor *t, int64_t r,
+                               unsigned mods, const unsigned *layers, int *layer_out, int *mod_out, int *b_out)
+{
+    int L = m->cfg.n_layers, layer = -1, used = 0;
+    char parent[64], mname[64], ab = 0;
+    if (sscanf(t->name, "base_model.model.model.layers.%d.%63[^.].%63[^.].lora_%c.weight%n", &layer, parent, mname,
+               &ab, &used) != 4 ||
+        used != (int)strlen(t->name) || (ab != 'A' && ab != 'B'))
+        return elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' is not a LoRA A/B weight libelm understands", wpath,
+                       t->name);
+    int mod = elm_module_from_name(mname);
+    if (mod < 0 || strcmp(parent, elm_module_parent((elm_module)mod)) != 0 || layer < 0 || layer >= L)
+        return elm_err(ELM_E_FORMAT, "%s: tensor '%s' names no projection of this %d-layer model", wpath, t->name, L);
+    if (!(mods & (1u << mod)) || !layers[layer])
+        return elm_err(ELM_E_FORMAT,
+                       "%s: tensor '%s' is outside adapter_config.json's target_modules/layers_to_transform", wpath,
+                       t->name);
+    int64_t o, in;
+    elm_model_module_shape(m, (elm_module)mod, &o, &in);
+    int64_t want0 = ab == 'A' ? r : o, want1 = ab == 'A' ? in : r;
+    if (t->ndim != 2 || t->shape[0] != want0 || t->shape[1] != want1)
+        return elm_err(ELM_E_FORMAT,
+                       "%s: tensor '%s' has shape [%lld, %lld], expected [%lld, %lld] (adapter_config.json 'r' = %lld)",
+                       wpath, t->name, (long long)(t->ndim > 0 ? t->shape[0] : 0),
+                       (long long)(t->ndim > 1 ? t->shape[1] : 0), (long long)want0, (long long)want1, (long long)r);
+    if (t->dtype != ELM_ST_F32 && t->dtype != ELM_ST_BF16 && t->dtype != ELM_ST_F16)
+        return elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, BF16 or F16", wpath, t->name,
+                       elm_st_dtype_name(t->dtype));
+    *layer_out = layer;
+    *mod_out = mod;
+    *b_out = ab == 'B';
+    return ELM_OK;
+}
+
 elm_status elm_lora_load_peft(const elm_model *m, const char *dir, elm_lora **out)
 {
     if (!out)
@@ -272,6 +311,9 @@ elm_status elm_lora_load_peft(const elm_model *m, const char *dir, elm_lora **ou
     *out = NULL;
     if (!m || !dir)
         return elm_err(ELM_E_INVALID, "elm_lora_load_peft: model and dir are required");
+    /* A save killed between its two renames leaves the directory under its
+     * backup name: put it back (one lstat when nothing is amiss). */
+    ELM_TRY(elm_atomic_dir_prepare_read(dir));
     char cpath[4096], wpath[4096];
     snprintf(cpath, sizeof cpath, "%s/adapter_config.json", dir);
     snprintf(wpath, sizeof wpath, "%s/adapter_model.safetensors", dir);
@@ -283,7 +325,8 @@ elm_status elm_lora_load_peft(const elm_model *m, const char *dir, elm_lora **ou
     unsigned mods = 0;
     int L = m->cfg.n_layers;
     unsigned *layers = calloc((size_t)L, sizeof *layers);
-    elm_status st = layers ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
+    char *seen = calloc((size_t)L * ELM_MOD_COUNT * 2, 1);
+    elm_status st = layers && seen ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
     if (st == ELM_OK && !json_object_is_type(cfg, json_type_object))
         st = elm_err(ELM_E_FORMAT, "%s: not a JSON object", cpath);
     if (st == ELM_OK)
@@ -293,78 +336,59 @@ elm_status elm_lora_load_peft(const elm_model *m, const char *dir, elm_lora **ou
     if (st == ELM_OK)
         st = parse_layers(cpath, cfg, L, layers);
     json_object_put(cfg);
-    elm_lora *l = NULL;
-    if (st == ELM_OK)
-        st = elm_lora_new(m, (int)r, alpha, dropout, layers, mods, &l);
-    free(layers);
-    if (st != ELM_OK)
-        return st;
-    l->use_rslora = rslora;
-    l->scale = rslora ? alpha / sqrt((double)r) : alpha / (double)r;
 
+    /* Validate the weights file against the config and the model first. */
     elm_safetensors *sf = NULL;
-    st = elm_st_open(wpath, &sf);
-    char *seen = calloc((size_t)L * ELM_MOD_COUNT * 2, 1);
-    if (st == ELM_OK && !seen)
-        st = elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
-    et_scope *tmp = st == ELM_OK ? et_scope_new() : NULL;
-    int prev = et_set_grad_enabled(0);
+    if (st == ELM_OK)
+        st = elm_st_open(wpath, &sf);
     for (size_t i = 0; st == ELM_OK && i < elm_st_count(sf); i++) {
-        const elm_st_tensor *t = elm_st_at(sf, i);
-        int layer = -1, used = 0;
-        char parent[64], mname[64], ab = 0;
-        if (sscanf(t->name, "base_model.model.model.layers.%d.%63[^.].%63[^.].lora_%c.weight%n", &layer, parent,
-                   mname, &ab, &used) != 4 ||
-            used != (int)strlen(t->name) || (ab != 'A' && ab != 'B')) {
-            st = elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' is not a LoRA A/B weight libelm understands", wpath,
-                         t->name);
-            break;
-        }
-        int mod = elm_module_from_name(mname);
-        if (mod < 0 || strcmp(parent, elm_module_parent((elm_module)mod)) != 0 || layer < 0 || layer >= L) {
-            st = elm_err(ELM_E_FORMAT, "%s: tensor '%s' names no projection of this %d-layer model", wpath, t->name, L);
-            break;
-        }
-        et_tensor *dst = ab == 'A' ? ELM_LORA_A(l, layer, mod) : ELM_LORA_B(l, layer, mod);
-        if (!dst) {
-            st = elm_err(ELM_E_FORMAT, "%s: tensor '%s' is outside adapter_config.json's target_modules/layers_to_transform",
-                         wpath, t->name);
-            break;
-        }
-        int64_t o, in;
-        elm_model_module_shape(m, (elm_module)mod, &o, &in);
-        int64_t want0 = ab == 'A' ? r : o, want1 = ab == 'A' ? in : r;
-        if (t->ndim != 2 || t->shape[0] != want0 || t->shape[1] != want1) {
-            st = elm_err(ELM_E_FORMAT, "%s: tensor '%s' has shape [%lld, %lld], expected [%lld, %lld]", wpath,
-                         t->name, (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 0),
-                         (long long)want0, (long long)want1);
-            break;
-        }
-        et_dtype dt = t->dtype == ELM_ST_F32 ? ET_F32 : t->dtype == ELM_ST_BF16 ? ET_BF16
-                      : t->dtype == ELM_ST_F16 ? ET_F16 : (et_dtype)-1;
-        if ((int)dt < 0) {
-            st = elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, BF16 or F16", wpath,
-                         t->name, elm_st_dtype_name(t->dtype));
-            break;
-        }
-        et_tensor *src = et_from_data(tmp, t->data, dt, 2, t->shape);
-        st = et_scope_check(tmp);
+        int layer, mod, b;
+        st = check_tensor(m, wpath, elm_st_at(sf, i), r, mods, layers, &layer, &mod, &b);
         if (st == ELM_OK)
-            st = et_copy_(dst, src);
-        seen[((size_t)layer * ELM_MOD_COUNT + (size_t)mod) * 2 + (ab == 'B')] = 1;
+            seen[((size_t)layer * ELM_MOD_COUNT + (size_t)mod) * 2 + (size_t)b] = 1;
     }
-    et_set_grad_enabled(prev);
     for (int i = 0; st == ELM_OK && i < L; i++)
         for (int mod = 0; st == ELM_OK && mod < ELM_MOD_COUNT; mod++)
-            for (int j = 0; j < 2 && ELM_LORA_A(l, i, mod); j++)
+            for (int j = 0; j < 2 && layers[i] && (mods & (1u << mod)); j++)
                 if (!seen[((size_t)i * ELM_MOD_COUNT + (size_t)mod) * 2 + (size_t)j]) {
                     st = elm_err(ELM_E_FORMAT, "%s: tensor '" KEY_FMT "' is missing", wpath, i,
                                  elm_module_parent((elm_module)mod), elm_module_hf_name((elm_module)mod),
                                  j ? 'B' : 'A');
                     break;
                 }
-    et_scope_free(tmp);
     free(seen);
+
+    elm_lora *l = NULL;
+    if (st == ELM_OK)
+        st = elm_lora_new(m, (int)r, alpha, dropout, layers, mods, &l);
+    if (st != ELM_OK) {
+        free(layers);
+        elm_st_close(sf);
+        return st;
+    }
+    l->use_rslora = rslora;
+    l->scale = rslora ? alpha / sqrt((double)r) : alpha / (double)r;
+
+    et_scope *tmp = et_scope_new();
+    if (!tmp)
+        st = elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
+    int prev = et_set_grad_enabled(0);
+    for (size_t i = 0; st == ELM_OK && i < elm_st_count(sf); i++) {
+        const elm_st_tensor *t = elm_st_at(sf, i);
+        int layer, mod, b;
+        st = check_tensor(m, wpath, t, r, mods, layers, &layer, &mod, &b);
+        if (st != ELM_OK)
+            break;
+        et_tensor *dst = b ? ELM_LORA_B(l, layer, mod) : ELM_LORA_A(l, layer, mod);
+        et_dtype dt = t->dtype == ELM_ST_F32 ? ET_F32 : t->dtype == ELM_ST_BF16 ? ET_BF16 : ET_F16;
+        et_tensor *src = et_from_data(tmp, t->data, dt, 2, t->shape);
+        st = et_scope_check(tmp);
+        if (st == ELM_OK)
+            st = et_copy_(dst, src);
+    }
+    free(layers);
+    et_set_grad_enabled(prev);
+    et_scope_free(tmp);
     elm_st_close(sf);
     if (st != ELM_OK) {
         elm_lora_free(l);

@@ -537,6 +537,36 @@ START_TEST(test_peft_roundtrip)
     char *txt = tu_read_file(cpath, NULL);
     ck_assert(strstr(txt, "\"peft_type\": \"LORA\"") || strstr(txt, "\"peft_type\":\"LORA\""));
     ck_assert(strstr(txt, "layers_to_transform") && strstr(txt, "CAUSAL_LM"));
+    /* a rank the weights file does not have is refused before anything is
+     * allocated (r up to 65536 passes the config check alone) */
+    char *rk = strstr(txt, "\"r\"");
+    ck_assert_ptr_nonnull(rk);
+    char *num = rk + 3;
+    while (*num == ' ' || *num == ':')
+        num++;
+    ck_assert_int_eq(*num, '4');
+    size_t pre = (size_t)(num - txt);
+    char *bad = malloc(strlen(txt) + 16);
+    snprintf(bad, strlen(txt) + 16, "%.*s65536%s", (int)pre, txt, num + 1);
+    FILE *cf = fopen(cpath, "wb");
+    ck_assert_ptr_nonnull(cf);
+    fputs(bad, cf);
+    fclose(cf);
+    elm_lora *l3 = NULL;
+    ck_assert_elm_status(elm_lora_load_peft(m, out, &l3), ELM_E_FORMAT);
+    ck_assert_ptr_null(l3);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "'r' = 65536"));
+    cf = fopen(cpath, "wb");
+    fputs(txt, cf);
+    fclose(cf);
+    free(bad);
+    /* a save killed between its two renames: the loader puts the backup back */
+    char bak[4300];
+    snprintf(bak, sizeof bak, "%s/.adapter.old.Q1w2e3", dir);
+    ck_assert_int_eq(rename(out, bak), 0);
+    ck_assert_elm_ok(elm_lora_load_peft(m, out, &l3));
+    ck_assert_int_eq(l3->rank, 4);
+    elm_lora_free(l3);
     free(txt);
     free(a);
     free(b);
@@ -575,6 +605,28 @@ START_TEST(test_config_parse)
         "\"num_attention_heads\":4,\"intermediate_size\":8,\"vocab_size\":10,\"rms_norm_eps\":1e-6,"
         "\"rope_scaling\":{\"type\":\"yarn\",\"factor\":4}}", "t", &c), ELM_E_UNSUPPORTED);
     ck_assert(strstr(elm_last_error(), "yarn") != NULL);
+    /* token ids: 0 <= id < vocab_size, or -1/null; 4294967297 is not 1 */
+    static const char *const bad_ids[] = {"\"bos_token_id\":4294967297", "\"eos_token_id\":-2",
+                                          "\"pad_token_id\":10", "\"eos_token_id\":[10,1]",
+                                          "\"bos_token_id\":-9223372036854775808"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        char js[512];
+        snprintf(js, sizeof js,
+                 "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_hidden_layers\":2,"
+                 "\"num_attention_heads\":4,\"intermediate_size\":8,\"vocab_size\":10,\"rms_norm_eps\":1e-6,%s}",
+                 bad_ids[i]);
+        ck_assert_elm_status(elm_llama_config_from_json_text(js, "t", &c), ELM_E_FORMAT);
+        char field[32];
+        snprintf(field, sizeof field, "'%.12s'", bad_ids[i] + 1);
+        ck_assert_msg(strstr(elm_last_error(), field) != NULL, "%s: %s", bad_ids[i], elm_last_error());
+    }
+    ck_assert_elm_ok(elm_llama_config_from_json_text(
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_hidden_layers\":2,"
+        "\"num_attention_heads\":4,\"intermediate_size\":8,\"vocab_size\":10,\"rms_norm_eps\":1e-6,"
+        "\"bos_token_id\":-1,\"eos_token_id\":9,\"pad_token_id\":null}", "t", &c));
+    ck_assert_int_eq(c.bos_id, -1);
+    ck_assert_int_eq(c.eos_id, 9);
+    ck_assert_int_eq(c.pad_id, -1);
 }
 END_TEST
 
