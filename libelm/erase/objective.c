@@ -2,6 +2,7 @@
  * three frozen passes, soft cross-entropy on the adapted model, retain and
  * consistency terms; each term is back-propagated on its own. */
 #include "erase/session.h"
+#include "erase/objective.h"
 
 #include "core/error.h"
 #include "io/dataset.h"
@@ -146,65 +147,227 @@ static elm_status prefixed_ids(elm_erase *e, const char *prefix, const char *x, 
     return st;
 }
 
-/* The erase target q [N, V] (float64) for x. */
-static et_tensor *erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, const ids_buf *ex,
-                               const ids_buf *nv)
+int elm_objective_dense_target = 0;
+int elm_objective_batch_frozen = 1;
+int elm_objective_chunk_rows = 64;
+
+/* Hidden states after the final norm (compute dtype) of the frozen base
+ * model for nseq sequences, gradients off; out[i] = [1, T, E] for sequence
+ * i (T its own length when not batched, the longest when batched). Batched:
+ * one forward of the sequences right-padded to the longest, with an
+ * attention mask (a real position never attends to a later one, so the
+ * padding changes nothing but the kernels' blocking). The tensors belong
+ * to sc. */
+static elm_status frozen_hidden(elm_erase *e, et_scope *sc, const ids_buf *const *seq, int nseq, int batch,
+                                et_tensor **out)
+{
+    elm_forward_opts fo;
+    memset(&fo, 0, sizeof fo);
+    fo.hidden_layer = -1;
+    fo.no_logits = 1;
+    e->lora->training = 0;
+    int prev = et_set_grad_enabled(0);
+    elm_status st = ELM_OK;
+    if (!batch || nseq == 1) {
+        for (int i = 0; i < nseq && st == ELM_OK; i++) {
+            int64_t shape[2] = {1, (int64_t)seq[i]->n};
+            et_tensor *t = et_to(sc, et_from_data(sc, seq[i]->v, ET_I32, 2, shape), ET_I64);
+            if (t && e->m->device.kind != 0)
+                t = et_to_device(sc, t, e->m->device);
+            out[i] = t ? elm_model_forward(e->m, sc, t, &fo) : NULL;
+            st = et_scope_check(sc);
+        }
+    } else {
+        size_t T = 0;
+        int pad = 0;
+        for (int i = 0; i < nseq; i++)
+            T = seq[i]->n > T ? seq[i]->n : T;
+        for (int i = 0; i < nseq; i++)
+            pad |= seq[i]->n != T;
+        int64_t *ids = calloc((size_t)nseq * T, sizeof *ids), *mask = calloc((size_t)nseq * T, sizeof *mask);
+        if (!ids || !mask)
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+        for (int i = 0; st == ELM_OK && i < nseq; i++)
+            for (size_t t = 0; t < seq[i]->n; t++) {
+                ids[(size_t)i * T + t] = seq[i]->v[t];
+                mask[(size_t)i * T + t] = 1;
+            }
+        if (st == ELM_OK) {
+            int64_t shape[2] = {nseq, (int64_t)T};
+            et_tensor *it = et_from_data(sc, ids, ET_I64, 2, shape);
+            et_tensor *mt = pad ? et_from_data(sc, mask, ET_I64, 2, shape) : NULL;
+            if (it && e->m->device.kind != 0)
+                it = et_to_device(sc, it, e->m->device);
+            fo.attn_mask = mt;
+            et_tensor *h = it && (mt || !pad) ? elm_model_forward(e->m, sc, it, &fo) : NULL;
+            for (int i = 0; i < nseq; i++)
+                out[i] = h ? et_narrow(sc, h, 0, i, 1) : NULL;
+            st = et_scope_check(sc);
+        }
+        free(ids);
+        free(mask);
+    }
+    et_set_grad_enabled(prev);
+    return st;
+}
+
+/* fp32 logits [len, V] of positions start .. start+len of h [1, T, E], as
+ * the model's forward computes them (linear in the compute dtype, then fp32). */
+static et_tensor *logits_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t start, int64_t len)
+{
+    et_tensor *r = et_narrow(sc, et_select(sc, h, 0, 0), 0, start, len);
+    return et_to(sc, et_linear(sc, r, e->m->lm_head, NULL), ET_F32);
+}
+
+static int64_t chunk_rows(void)
+{
+    return elm_objective_chunk_rows > 0 ? elm_objective_chunk_rows : 64;
+}
+
+/* The erase target for x, built in chunks of rows in scopes of its own; only
+ * the result is left in sc. Sparse (0 < top_k < V and not forced dense):
+ * *q = the k kept probabilities per row [N, k] (float64, softmax over the
+ * top-k values of s: exactly the masked row's softmax, whose other entries
+ * are 0) and *idx their vocabulary ids [N, k] (I64, in torch.topk's order).
+ * Dense: *q = q [N, V] (float64), *idx = NULL. */
+static elm_status erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, const ids_buf *ex,
+                               const ids_buf *nv, et_tensor **q_out, et_tensor **idx_out)
 {
     const elm_erase_opts *o = &e->o;
     const int64_t N = (int64_t)x->n, V = e->m->cfg.n_vocab;
-    et_tensor *s;
-    if (o->action == ELM_ACTION_RANDOM) {
+    const int topk = o->top_k > 0 && o->top_k < V;
+    const int sparse = topk && !elm_objective_dense_target;
+    *q_out = *idx_out = NULL;
+    et_scope *fs = et_scope_new();
+    if (!fs)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    const int64_t C = chunk_rows();
+    const int64_t nch = (N + C - 1) / C;
+    et_tensor **qs = calloc((size_t)nch, sizeof *qs), **is = calloc((size_t)nch, sizeof *is);
+    double *eta = malloc((size_t)N * sizeof *eta);
+    elm_status st = qs && is && eta ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    et_tensor *g = NULL, *h[3] = {NULL, NULL, NULL}, *tau = NULL;
+    if (st == ELM_OK && o->action == ELM_ACTION_RANDOM) {
+        /* one draw of the whole [N, V] from the global generator, as the reference */
         int64_t shape[2] = {N, V};
         et_device cpu = {0, 0};
-        et_tensor *g = et_zeros(sc, ET_F32, 2, shape, cpu);
-        if (!g || et_normal_(g, 0.0, 1.0) != ELM_OK)
-            return NULL;
-        s = et_log_softmax(sc, et_to(sc, g, ET_F64), -1);
-        if (s && e->m->device.kind != 0)
-            s = et_to_device(sc, s, e->m->device);
-    } else {
-        et_tensor *lo = logits_of(e, sc, x->v, x->n, 0);
-        et_tensor *le = logits_of(e, sc, ex->v, ex->n, 0);
-        et_tensor *lv = logits_of(e, sc, nv->v, nv->n, 0);
-        if (!lo || !le || !lv)
-            return NULL;
-        le = et_narrow(sc, le, 0, (int64_t)ex->n - N, N);
-        lv = et_narrow(sc, lv, 0, (int64_t)nv->n - N, N);
-        /* divide (not multiply by 1/tau): bit-equal to the reference */
+        g = et_zeros(fs, ET_F32, 2, shape, cpu);
+        st = g ? et_normal_(g, 0.0, 1.0) : et_scope_check(fs);
+    } else if (st == ELM_OK) {
+        const ids_buf *seq[3] = {x, ex, nv};
+        st = frozen_hidden(e, fs, seq, 3, elm_objective_batch_frozen, h);
         int64_t one[1] = {1};
-        et_tensor *tau = et_full(sc, o->tau, ET_F64, 1, one, e->m->device);
-        et_tensor *O = et_log_softmax(sc, et_div(sc, et_to(sc, lo, ET_F64), tau), -1);
-        et_tensor *E = et_log_softmax(sc, et_div(sc, et_to(sc, le, ET_F64), tau), -1);
-        et_tensor *Vv = et_log_softmax(sc, et_div(sc, et_to(sc, lv, ET_F64), tau), -1);
-        double *eta = malloc((size_t)N * sizeof *eta);
-        if (!eta) {
-            elm_err(ELM_E_NOMEM, "erase: out of memory");
-            return NULL;
-        }
+        tau = et_full(fs, o->tau, ET_F64, 1, one, e->m->device);
         if (o->eta_ramp)
             elm_linspace(1.0, o->eta, N, eta);
         else
             for (int64_t t = 0; t < N; t++)
                 eta[t] = o->eta;
-        int64_t es[2] = {N, 1};
-        et_tensor *et = et_from_data(sc, eta, ET_F64, 2, es);
-        free(eta);
-        if (et && e->m->device.kind != 0)
-            et = et_to_device(sc, et, e->m->device);
-        et_tensor *d = et_mul(sc, et, et_sub(sc, E, Vv));
-        s = o->action == ELM_ACTION_ERASE ? et_sub(sc, O, d) : et_add(sc, O, d);
     }
-    if (!s)
-        return NULL;
-    if (o->top_k > 0 && o->top_k < V) {
-        et_tensor *vals = NULL, *idx = NULL;
-        if (et_topk(sc, s, o->top_k, -1, &vals, &idx) != ELM_OK)
-            return NULL;
-        int64_t shape[2] = {N, V};
-        et_tensor *ninf = et_full(sc, -INFINITY, ET_F64, 2, shape, e->m->device);
-        s = et_scatter(sc, ninf, -1, idx, vals);
+    for (int64_t c = 0; st == ELM_OK && c < nch; c++) {
+        const int64_t c0 = c * C, len = N - c0 < C ? N - c0 : C;
+        et_scope *cs = et_scope_new();
+        if (!cs) {
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+            break;
+        }
+        et_tensor *s;
+        if (g) {
+            s = et_log_softmax(cs, et_to(cs, et_narrow(cs, g, 0, c0, len), ET_F64), -1);
+            if (s && e->m->device.kind != 0)
+                s = et_to_device(cs, s, e->m->device);
+        } else {
+            et_tensor *lo = logits_rows(e, cs, h[0], c0, len);
+            et_tensor *le = logits_rows(e, cs, h[1], (int64_t)ex->n - N + c0, len);
+            et_tensor *lv = logits_rows(e, cs, h[2], (int64_t)nv->n - N + c0, len);
+            /* divide (not multiply by 1/tau): bit-equal to the reference */
+            et_tensor *O = et_log_softmax(cs, et_div(cs, et_to(cs, lo, ET_F64), tau), -1);
+            et_tensor *E = et_log_softmax(cs, et_div(cs, et_to(cs, le, ET_F64), tau), -1);
+            et_tensor *Vv = et_log_softmax(cs, et_div(cs, et_to(cs, lv, ET_F64), tau), -1);
+            int64_t es[2] = {len, 1};
+            et_tensor *et = et_from_data(cs, eta + c0, ET_F64, 2, es);
+            if (et && e->m->device.kind != 0)
+                et = et_to_device(cs, et, e->m->device);
+            et_tensor *d = et_mul(cs, et, et_sub(cs, E, Vv));
+            s = o->action == ELM_ACTION_ERASE ? et_sub(cs, O, d) : et_add(cs, O, d);
+        }
+        st = et_scope_check(cs);
+        if (st == ELM_OK && topk) {
+            et_tensor *vals = NULL, *idx = NULL;
+            st = et_topk(cs, s, o->top_k, -1, &vals, &idx);
+            if (st == ELM_OK && sparse) {
+                qs[c] = et_share(fs, et_softmax(cs, vals, -1));
+                is[c] = et_share(fs, idx);
+            } else if (st == ELM_OK) {
+                int64_t shape[2] = {len, V};
+                et_tensor *ninf = et_full(cs, -INFINITY, ET_F64, 2, shape, e->m->device);
+                qs[c] = et_share(fs, et_softmax(cs, et_scatter(cs, ninf, -1, idx, vals), -1));
+            }
+        } else if (st == ELM_OK) {
+            qs[c] = et_share(fs, et_softmax(cs, s, -1));
+        }
+        if (st == ELM_OK)
+            st = et_scope_check(cs);
+        if (st == ELM_OK)
+            st = et_scope_check(fs);
+        et_scope_free(cs);
     }
-    return et_softmax(sc, s, -1);
+    if (st == ELM_OK) {
+        *q_out = et_cat(sc, qs, (int)nch, 0);
+        if (sparse)
+            *idx_out = et_cat(sc, is, (int)nch, 0);
+        st = et_scope_check(sc);
+    }
+    free(qs);
+    free(is);
+    free(eta);
+    et_scope_free(fs);
+    return st;
+}
+
+/* The erase loss on the adapted model's logits lt [N, V] (fp32) for the
+ * target (q, idx) of erase_target. Sparse rows: with lse = logsumexp(lt),
+ * log_softmax(lt)[idx] = lt[idx] - lse, and the zero entries of q add
+ * nothing, so soft_ce = mean_t -sum_k q32_k (lt[idx_k] - lse): the dense
+ * form's value and gradient without an [N, V] target. */
+static et_tensor *erase_loss(elm_erase *e, et_scope *sc, et_tensor *lt, et_tensor *q, et_tensor *idx,
+                             elm_status *st)
+{
+    const elm_erase_opts *o = &e->o;
+    *st = ELM_OK;
+    if (o->loss == ELM_LOSS_HARD) {
+        et_tensor *label;
+        if (!idx) {
+            label = et_argmax(sc, q, -1, 0);
+        } else {
+            /* argmax of the dense q: the smallest id among the largest entries */
+            et_tensor *qmax = et_amax(sc, q, -1, 1);
+            et_tensor *cand = et_masked_fill(sc, idx, et_lt(sc, q, qmax), (double)e->m->cfg.n_vocab);
+            label = et_neg(sc, et_amax(sc, et_neg(sc, cand), -1, 0));
+        }
+        return et_cross_entropy(sc, lt, label, -100);
+    }
+    et_tensor *loss;
+    if (!idx) {
+        loss = et_soft_cross_entropy(sc, lt, et_to(sc, q, ET_F32));
+    } else {
+        et_tensor *lse = et_logsumexp(sc, lt, -1, 1);
+        et_tensor *ls = et_sub(sc, et_gather(sc, lt, -1, idx), lse);
+        loss = et_mean_all(sc, et_neg(sc, et_sum(sc, et_mul(sc, et_to(sc, q, ET_F32), ls), -1, 0)));
+    }
+    if (o->loss == ELM_LOSS_KL) {
+        int prev = et_set_grad_enabled(0);
+        et_tensor *lq = et_masked_fill(sc, et_log(sc, q), et_eq_scalar(sc, q, 0.0), 0.0);
+        et_tensor *H = et_mean_all(sc, et_neg(sc, et_sum(sc, et_mul(sc, q, lq), -1, 0)));
+        et_set_grad_enabled(prev);
+        double h = 0;
+        *st = et_scope_check(sc);
+        if (*st == ELM_OK)
+            *st = et_item(H, &h);
+        if (*st == ELM_OK)
+            loss = et_add_scalar(sc, loss, -h);
+    }
+    return loss;
 }
 
 static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_micro_result *r)
@@ -237,33 +400,16 @@ static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_m
         if (st == ELM_OK && (ex.n < xi.n || nv.n < xi.n))
             st = elm_err(ELM_E_INTERNAL, "erase: prefixed text shorter than the text (%zu/%zu < %zu tokens)",
                          ex.n, nv.n, xi.n);
-        et_tensor *q = NULL;
+        et_tensor *q = NULL, *idx = NULL;
         if (st == ELM_OK) {
+            /* the frozen passes live and die inside erase_target */
             int prev = et_set_grad_enabled(0);
-            q = erase_target(e, sc, &xi, &ex, &nv);
+            st = erase_target(e, sc, &xi, &ex, &nv, &q, &idx);
             et_set_grad_enabled(prev);
-            st = et_scope_check(sc);
         }
         if (st == ELM_OK) {
             et_tensor *lt = logits_of(e, sc, xi.v, xi.n, 1);
-            et_tensor *loss;
-            double h = 0;
-            if (o->loss == ELM_LOSS_HARD) {
-                loss = et_cross_entropy(sc, lt, et_argmax(sc, q, -1, 0), -100);
-            } else {
-                loss = et_soft_cross_entropy(sc, lt, et_to(sc, q, ET_F32));
-                if (o->loss == ELM_LOSS_KL) {
-                    int prev = et_set_grad_enabled(0);
-                    et_tensor *lq = et_masked_fill(sc, et_log(sc, q), et_eq_scalar(sc, q, 0.0), 0.0);
-                    et_tensor *H = et_mean_all(sc, et_neg(sc, et_sum(sc, et_mul(sc, q, lq), -1, 0)));
-                    et_set_grad_enabled(prev);
-                    st = et_scope_check(sc);
-                    if (st == ELM_OK)
-                        st = et_item(H, &h);
-                    if (st == ELM_OK)
-                        loss = et_add_scalar(sc, loss, -h);
-                }
-            }
+            et_tensor *loss = erase_loss(e, sc, lt, q, idx, &st);
             if (st == ELM_OK)
                 st = backprop(sc, loss, o->lam_erase, "erase", &r->erase);
             if (st == ELM_OK) {
@@ -280,6 +426,47 @@ static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_m
     return st;
 }
 
+/* Retain targets from the frozen model, in chunks of rows: hard labels
+ * argmax logits_P [N] (I64; no softmax needed), or soft q = softmax(logits_P)
+ * [N, V] (fp32). Only the result is left in sc. */
+static elm_status retain_target(elm_erase *e, et_scope *sc, const ids_buf *ids, et_tensor **out)
+{
+    *out = NULL;
+    et_scope *fs = et_scope_new();
+    if (!fs)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    const int64_t N = (int64_t)ids->n, C = chunk_rows(), nch = (N + C - 1) / C;
+    et_tensor **parts = calloc((size_t)nch, sizeof *parts), *h = NULL;
+    elm_status st = parts ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    int prev = et_set_grad_enabled(0);
+    if (st == ELM_OK) {
+        const ids_buf *seq[1] = {ids};
+        st = frozen_hidden(e, fs, seq, 1, 0, &h);
+    }
+    for (int64_t c = 0; st == ELM_OK && c < nch; c++) {
+        const int64_t c0 = c * C, len = N - c0 < C ? N - c0 : C;
+        et_scope *cs = et_scope_new();
+        if (!cs) {
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+            break;
+        }
+        et_tensor *lg = logits_rows(e, cs, h, c0, len);
+        parts[c] = et_share(fs, e->o.retain_soft ? et_softmax(cs, lg, -1) : et_argmax(cs, lg, -1, 0));
+        st = et_scope_check(cs);
+        if (st == ELM_OK)
+            st = et_scope_check(fs);
+        et_scope_free(cs);
+    }
+    et_set_grad_enabled(prev);
+    if (st == ELM_OK) {
+        *out = et_cat(sc, parts, (int)nch, 0);
+        st = et_scope_check(sc);
+    }
+    free(parts);
+    et_scope_free(fs);
+    return st;
+}
+
 static elm_status retain_term(elm_erase *e, et_scope *sc, int g, elm_micro_result *r)
 {
     int64_t ri;
@@ -290,18 +477,14 @@ static elm_status retain_term(elm_erase *e, et_scope *sc, int g, elm_micro_resul
         ids_cut(&ids, (size_t)e->o.max_tokens);
     elm_status st = ELM_OK;
     if (ids.n > 0) {
-        et_tensor *ref = logits_of(e, sc, ids.v, ids.n, 0);
-        et_tensor *lt = logits_of(e, sc, ids.v, ids.n, 1);
-        et_tensor *loss;
-        if (e->o.retain_soft) {
-            int prev = et_set_grad_enabled(0);
-            et_tensor *q = et_softmax(sc, ref, -1);
-            et_set_grad_enabled(prev);
-            loss = et_soft_cross_entropy(sc, lt, q);
-        } else {
-            loss = et_cross_entropy(sc, lt, et_argmax(sc, ref, -1, 0), -100);
+        et_tensor *tgt = NULL;
+        st = retain_target(e, sc, &ids, &tgt);
+        if (st == ELM_OK) {
+            et_tensor *lt = logits_of(e, sc, ids.v, ids.n, 1);
+            et_tensor *loss = e->o.retain_soft ? et_soft_cross_entropy(sc, lt, tgt)
+                                               : et_cross_entropy(sc, lt, tgt, -100);
+            st = backprop(sc, loss, e->o.lam_retain, "retain", &r->retain);
         }
-        st = backprop(sc, loss, e->o.lam_retain, "retain", &r->retain);
         if (st == ELM_OK) {
             r->total += e->o.lam_retain * r->retain;
             r->tokens += (int64_t)(2 * ids.n);
