@@ -439,6 +439,22 @@ ELM_API elm_status elm_eval_reverse_perplexity(elm_model *generator, elm_model *
                                                elm_progress_fn progress, void *user,
                                                elm_ppl_result *out);
 
+/* ------------------------------------------------------------------------ */
+/* Inspection                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Recognise and describe any input libelm reads — model directory or file
+ * (HF safetensors, single or sharded; GGUF), bare safetensors file,
+ * tokenizer.json, text dataset, multiple-choice file, consistency file, PEFT
+ * adapter directory — as one JSON object with "kind" ("model",
+ * "safetensors", "tokenizer", "dataset", "mcq", "consistency", "adapter"),
+ * "path" and that kind's fields. Models and adapters are checked from their
+ * configuration and tensor index only (every tensor present, shaped and
+ * typed as the loader needs); no weight is read. Errors are the readers'
+ * own, naming the file and the problem. cfg may be NULL; keys used: data.*.
+ * Ownership: *json_out (NUL-terminated) freed with elm_free. */
+ELM_API elm_status elm_inspect(const char *path, const elm_config *cfg, char **json_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,137 +1,222 @@
-/* elm inspect PATH [--json]: describe a file libelm can read. Kinds are
- * tried in table order; each has a `detect` (cheap look at the path) and a
- * `show`. To add a kind (tokenizer.json, datasets, adapters), write the two
- * functions and add a row to `kinds`. */
+/* elm inspect PATH [--json]: describe any input libelm reads — model
+ * directory or file, tokenizer.json, dataset, multiple-choice file,
+ * consistency file, PEFT adapter directory. Data files are read as the
+ * data.* keys say (--data-format consistency, --data-min-chars 0, ...).
+ *
+ * All the recognising and checking is elm_inspect's (metadata and headers
+ * only: no weight is loaded). With --json its object is printed as is;
+ * otherwise the object's fields are listed one per line. A malformed input
+ * exits 1 with a single line on stderr that names the file. */
 #include "elm.h"
 #include "commands.h"
+#include "flags.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* In libelm but not yet in elm.h (proposed for elm_model_info). */
+/* ---- a reader for the flat object elm_inspect returns ----
+ * {"key": scalar or [scalars], ...}; strings are JSON-escaped. */
 
+typedef struct cur {
+    const char *p;
+} cur;
 
-typedef struct inspect_kind {
-    const char *name;
-    int (*detect)(const char *path);
-    int (*show)(const char *path, int json); /* exit status */
-} inspect_kind;
-
-static int ends_with(const char *s, const char *suf)
+static void skip_ws(cur *c)
 {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
+    while (*c->p == ' ' || *c->p == '\n' || *c->p == '\t' || *c->p == '\r')
+        c->p++;
 }
 
-static void json_str(const char *s)
+/* Copy a JSON string (c->p at the opening quote) into out, unescaped
+ * (\uXXXX below 0x80 kept, others shown as '?': display only). */
+static int read_string(cur *c, char *out, size_t cap)
 {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
-/* ---- models ---- */
-
-static int model_detect(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0)
+    size_t k = 0;
+    if (*c->p != '"')
         return 0;
-    if (S_ISDIR(sb.st_mode)) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/config.json", path);
-        return access(p, F_OK) == 0;
+    c->p++;
+    while (*c->p && *c->p != '"') {
+        char ch = *c->p++;
+        if (ch == '\\') {
+            char e = *c->p ? *c->p++ : 0;
+            switch (e) {
+            case 'n': ch = '\n'; break;
+            case 't': ch = '\t'; break;
+            case 'r': ch = '\r'; break;
+            case 'b': ch = '\b'; break;
+            case 'f': ch = '\f'; break;
+            case 'u': {
+                unsigned v = 0;
+                for (int i = 0; i < 4 && *c->p; i++, c->p++) {
+                    char h = *c->p;
+                    v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
+                }
+                ch = v < 0x80 ? (char)v : '?';
+                break;
+            }
+            default: ch = e;
+            }
+        }
+        if (k + 1 < cap)
+            out[k++] = ch;
     }
-    if (ends_with(path, ".gguf"))
-        return 1;
-    FILE *f = fopen(path, "rb");
-    char magic[4] = {0};
-    int gguf = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "GGUF", 4) == 0;
-    if (f)
-        fclose(f);
-    return gguf;
+    if (*c->p != '"')
+        return 0;
+    c->p++;
+    out[k] = 0;
+    return 1;
 }
 
-static int model_show(const char *path, int json)
+/* A scalar as display text. */
+static int read_scalar(cur *c, char *out, size_t cap)
 {
-    elm_model *m = NULL;
-    if (elm_model_load(path, NULL, &m) != ELM_OK)
-        return elm_cli_fail("inspect", "%s", elm_last_error());
-    elm_model_info in;
-    ELM_STRUCT_INIT(&in);
-    if (elm_model_get_info(m, &in) != ELM_OK) {
-        elm_model_free(m);
-        return elm_cli_fail("inspect", "%s", elm_last_error());
+    skip_ws(c);
+    if (*c->p == '"') {
+        char tmp[1024];
+        if (!read_string(c, tmp, sizeof tmp))
+            return 0;
+        /* control characters would break the one-field-per-line layout */
+        for (char *q = tmp; *q; q++)
+            if ((unsigned char)*q < 0x20)
+                *q = ' ';
+        snprintf(out, cap, "%s", tmp);
+        return 1;
     }
-    const char *src = in.source_dtype;
-    if (json) {
-        printf("{\"kind\": \"model\", \"path\": ");
-        json_str(path);
-        printf(", \"architecture\": ");
-        json_str(in.architecture);
-        printf(", \"n_layers\": %d, \"n_embd\": %d, \"n_heads\": %d, \"n_kv_heads\": %d, \"head_dim\": %d, "
-               "\"n_ff\": %d, \"n_vocab\": %d, \"n_ctx\": %d, \"n_params\": %lld, \"tied_embeddings\": %s, "
-               "\"dtype\": ",
-               in.n_layers, in.n_embd, in.n_heads, in.n_kv_heads, in.head_dim, in.n_ff, in.n_vocab, in.n_ctx,
-               (long long)in.n_params, in.tied_embeddings ? "true" : "false");
-        json_str(src);
-        printf(", \"compute_dtype\": ");
-        json_str(in.dtype);
-        printf("}\n");
-    } else {
-        printf("%s: model\n", path);
-        printf("  architecture   %s\n", in.architecture);
-        printf("  layers         %d\n", in.n_layers);
-        printf("  hidden         %d (heads %d, kv heads %d, head dim %d)\n", in.n_embd, in.n_heads,
-               in.n_kv_heads, in.head_dim);
-        printf("  feed-forward   %d\n", in.n_ff);
-        printf("  vocabulary     %d\n", in.n_vocab);
-        printf("  context        %d\n", in.n_ctx);
-        printf("  parameters     %lld (%.1fM)%s\n", (long long)in.n_params, in.n_params / 1e6,
-               in.tied_embeddings ? ", tied embeddings" : "");
-        printf("  file dtype     %s\n", src);
-        printf("  loaded as      %s on %s\n", in.dtype, in.device);
+    size_t k = 0;
+    while (*c->p && *c->p != ',' && *c->p != '}' && *c->p != ']' && *c->p != ' ') {
+        if (k + 1 < cap)
+            out[k++] = *c->p;
+        c->p++;
     }
-    elm_model_free(m);
-    return 0;
+    out[k] = 0;
+    return k > 0;
 }
 
-static const inspect_kind kinds[] = {
-    {"model", model_detect, model_show},
+static int read_value(cur *c, char *out, size_t cap)
+{
+    skip_ws(c);
+    if (*c->p != '[')
+        return read_scalar(c, out, cap);
+    c->p++;
+    size_t k = 0;
+    out[0] = 0;
+    skip_ws(c);
+    while (*c->p && *c->p != ']') {
+        char item[512];
+        if (!read_scalar(c, item, sizeof item))
+            return 0;
+        k += (size_t)snprintf(out + k, k < cap ? cap - k : 0, "%s%s", k ? ", " : "", item);
+        if (k >= cap)
+            k = cap - 1;
+        skip_ws(c);
+        if (*c->p == ',')
+            c->p++;
+        skip_ws(c);
+    }
+    if (*c->p != ']')
+        return 0;
+    c->p++;
+    return 1;
+}
+
+static int print_human(const char *path, const char *json)
+{
+    cur c = {json};
+    skip_ws(&c);
+    if (*c.p != '{')
+        return 0;
+    c.p++;
+    char key[128], val[2048], kind[64] = "?";
+    /* first pass: the kind, for the heading */
+    const char *k = strstr(json, "\"kind\":");
+    if (k) {
+        cur kc = {k + 7};
+        skip_ws(&kc);
+        read_string(&kc, kind, sizeof kind);
+    }
+    printf("%s: %s\n", path, kind);
+    for (;;) {
+        skip_ws(&c);
+        if (*c.p == '}')
+            return 1;
+        if (!read_string(&c, key, sizeof key))
+            return 0;
+        skip_ws(&c);
+        if (*c.p != ':')
+            return 0;
+        c.p++;
+        if (!read_value(&c, val, sizeof val))
+            return 0;
+        if (strcmp(key, "kind") != 0 && strcmp(key, "path") != 0)
+            printf("  %-18s %s\n", key, val);
+        skip_ws(&c);
+        if (*c.p == ',')
+            c.p++;
+    }
+}
+
+/* One line that names the file: the library's message with line breaks
+ * folded, prefixed with the path when the message does not mention it. */
+static int fail_one_line(const char *path)
+{
+    const char *msg = elm_last_error();
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", msg && *msg ? msg : "unknown error");
+    for (char *q = buf; *q; q++)
+        if (*q == '\n' || *q == '\r' || *q == '\t')
+            *q = ' ';
+    const char *base = strrchr(path, '/');
+    base = base && base[1] ? base + 1 : path;
+    if (strstr(buf, path) || strstr(buf, base))
+        return elm_cli_fail("inspect", "%s", buf);
+    return elm_cli_fail("inspect", "%s: %s", path, buf);
+}
+
+static const elm_cli_alias inspect_aliases[] = {
+    {"--format", "data.format"},
+    {"--text-field", "data.text_field"},
 };
 
 int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
+    int json = 0, rc = 0;
+    elm_config *cfg = NULL;
+    if (elm_config_new(&cfg) != ELM_OK)
+        return elm_cli_fail("inspect", "%s", elm_last_error());
+    for (int i = 1; i < argc && rc == 0; i++) {
+        int handled = 0;
+        if (strcmp(argv[i], "--json") == 0) {
             json = 1;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return elm_cli_usage("inspect", "unknown option '%s'", argv[i]);
-        else if (!path)
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            rc = elm_cli_config_flag(cfg, "inspect", argc, argv, &i, inspect_aliases,
+                                     sizeof inspect_aliases / sizeof inspect_aliases[0], &handled);
+            if (rc == 0 && !handled)
+                rc = elm_cli_usage("inspect", "unknown option '%s'", argv[i]);
+        } else if (!path) {
             path = argv[i];
-        else
-            return elm_cli_usage("inspect", "one PATH only");
+        } else {
+            rc = elm_cli_usage("inspect", "one PATH only");
+        }
     }
-    if (!path)
-        return elm_cli_usage("inspect", "PATH is missing");
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return elm_cli_fail("inspect", "%s: no such file or directory", path);
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (kinds[i].detect(path))
-            return kinds[i].show(path, json);
-    return elm_cli_fail("inspect", "%s: not a kind of file elm inspect knows (model directory with "
-                                   "config.json, or .gguf)", path);
+    if (rc == 0 && !path)
+        rc = elm_cli_usage("inspect", "PATH is missing");
+    if (rc != 0) {
+        elm_config_free(cfg);
+        return rc;
+    }
+    char *out = NULL;
+    if (elm_inspect(path, cfg, &out) != ELM_OK) {
+        elm_config_free(cfg);
+        return fail_one_line(path);
+    }
+    elm_config_free(cfg);
+    if (json) {
+        printf("%s\n", out);
+    } else if (!print_human(path, out)) {
+        rc = elm_cli_fail("inspect", "%s: could not read the summary (a bug; --json shows it)", path);
+    }
+    elm_free(out);
+    return rc;
 }
