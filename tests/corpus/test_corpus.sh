@@ -13,6 +13,7 @@
 #     /usr/bin/time: wall time minus the start-up floor (fastest of three
 #     `elm --version`) under 1 s.
 # The data manifest's data.format column becomes --data-format.
+# Valid fixtures of every kind must be recognised as that kind (--json).
 # Entries expected to be ELM_OK must exit 0 (gg_valid.gguf excepted: a valid
 # GGUF without general.architecture is not a model, and inspect says so).
 #
@@ -93,6 +94,23 @@ for spec in io/malformed:3 data/malformed:4 model/malformed:3; do
     fi
   done <"$man"
 done
+# Every kind is recognised in valid inputs: --json gives {"kind": K, ...}.
+fx=$root/tests/fixtures
+for spec in "models/llama:model" "models/qwen2:model" "models/llama-tied.gguf:model" \
+            "model/malformed/ok_llama/model.safetensors:model" "io/malformed/st_valid.safetensors:safetensors" \
+            "models/llama/tokenizer.json:tokenizer" "data/text.jsonl:dataset" "data/lines.txt:dataset" \
+            "data/questions.json:mcq" "data/questions.jsonl:mcq" "data/consistency.json:consistency" \
+            "data/pairs.jsonl:consistency" "erase/golden_concat/final_adapter:adapter"; do
+  rel=${spec%%:*}; kind=${spec##*:}
+  n=$((n + 1))
+  if "$elm" inspect --json "$fx/$rel" >"$tmp/out" 2>"$tmp/err" && grep -q "^{\"kind\":\"$kind\"" "$tmp/out" &&
+     "$elm" inspect "$fx/$rel" >/dev/null 2>&1; then
+    echo "ok $n - $rel is a $kind"
+  else
+    echo "not ok $n - $rel: want kind $kind: $(head -c 300 "$tmp/out") $(head -c 300 "$tmp/err")"; fail=1
+  fi
+done
+
 echo "1..$n"
 echo "# $checked malformed files checked; fail=$fail"
 [ $checked -ge 60 ] || { echo "# fewer than 60 malformed files found"; fail=1; }
