@@ -15,6 +15,7 @@ int elm_cli_fail(const char *cmd, const char *fmt, ...);
 int elm_cli_usage(const char *cmd, const char *fmt, ...);
 
 int cmd_help(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 
 extern const elm_cli_command elm_cli_commands[];
 extern const int elm_cli_n_commands;

@@ -18,7 +18,8 @@ const elm_cli_command elm_cli_commands[] = {
     {"erase", cmd_erase, "elm erase --model M --forget F [--retain R] [--consistency C] --concept TEXT --steps N --out DIR [--save-every K] [--resume DIR] [--merged DIR] [--train F] [--<section>-<key> V ...]", "train an ELM erasure (or fine-tuning) LoRA adapter, saved as a PEFT directory"},
     {"eval", cmd_eval, "elm eval mcq|ppl|rppl --model M [--adapter DIR] [--scorer M2] FILE [--json] [--limit N] [--subject S] [--compare-base]", "multiple-choice accuracy, perplexity, reverse perplexity"},
     {"generate", cmd_generate, "elm generate --model M [--adapter DIR] [--max-new-tokens N] [--temperature T] [--seed S] [--chat] PROMPT...", "continue prompts (streams one prompt's tokens)"},
-    {"inspect", cmd_inspect, "elm inspect PATH [--json]", "describe a model directory or GGUF file"},
+    {"inspect", cmd_inspect, "elm inspect PATH [--json] [--data-<key> V ...]", "describe any input (model dir/GGUF, tokenizer.json, dataset, MCQ, consistency, PEFT adapter) without loading weights"},
+    {"tokenize", cmd_tokenize, "elm tokenize --model PATH [--json] [--pieces] [--no-special] [--no-parse-special] TEXT", "token ids of TEXT under a model dir's, GGUF's or tokenizer.json's tokenizer"},
     {"prepare-consistency", cmd_prepare, "elm prepare-consistency --model M --forget F --concept TEXT --out FILE [--group N] [--limit N]", "erase-guided consistency data (reference JSON or JSONL)"},
 };
 const int elm_cli_n_commands = (int)(sizeof elm_cli_commands / sizeof elm_cli_commands[0]);
