@@ -1,0 +1,55 @@
+#!/bin/sh
+# elm erase with several dataset groups: the i-th --forget/--retain/--concept/
+# --keywords goes to group i, --keywords FILE:KEY sets a group's concept from a
+# keyword list (shared data: wmdp-keywords.json), and a bad keyword file is a
+# runtime error (exit 1) that names the file.
+elm=$1
+fail=0
+check() { # description, command...
+  d=$1; shift
+  if "$@"; then echo "ok - $d"; else echo "not ok - $d"; fail=1; fi
+}
+src=${ELM_SOURCE_ROOT:-$(dirname "$0")/../..}
+fx=$src/tests/fixtures
+if [ -n "$ELM_SHARED_DATA" ]; then kw=$ELM_SHARED_DATA/wmdp-keywords.json
+else kw=$src/../shared/data/wmdp-keywords.json; fi
+if [ ! -r "$kw" ]; then
+  echo "not ok - shared data file missing: looked at $kw (set ELM_SHARED_DATA)"
+  exit 1
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/elm-cli-erase.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# two groups (mix 0,0,1): group 0's concept from the bio keywords, group 1's
+# from the single --concept; one shared --retain
+"$elm" erase --model "$fx/models/llama-tied" \
+  --forget "$fx/erase/forget0.jsonl" --forget "$fx/erase/forget1.jsonl" \
+  --retain "$fx/erase/retain.jsonl" \
+  --keywords "$kw:bio" --concept "the craft of windwrights" \
+  --erase-mix 0,0,1 --optim-accum 3 --runtime-threads 1 --lora-rank 2 \
+  --steps 1 --out "$tmp/adapter" >"$tmp/log" 2>&1; rc=$?
+[ $rc = 0 ] || cat "$tmp/log"
+check "two groups with --keywords FILE:bio: exit 0" [ "$rc" = 0 ]
+check "the adapter files exist" sh -c "for f in adapter_config.json adapter_model.safetensors elm_state.json elm_state.safetensors; do [ -s '$tmp/adapter/'\$f ] || exit 1; done"
+
+# a bad keyword file: exit 1, the file named with the offset at fault
+printf '{"bio": ["ok", 42]}\n' >"$tmp/bad-keywords.json"
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" \
+  --keywords "$tmp/bad-keywords.json:bio" --steps 1 --out "$tmp/bad" >"$tmp/bad.log" 2>&1; rc=$?
+check "bad --keywords file: exit 1" [ "$rc" = 1 ]
+check "bad --keywords file: the message names the file and offset" grep -q "bad-keywords.json: offset 15" "$tmp/bad.log"
+check "bad --keywords file: no adapter written" [ ! -e "$tmp/bad" ]
+
+# an object of several lists needs a KEY; one --retain per group or one in all
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" \
+  --keywords "$kw" --steps 1 --out "$tmp/bad" >"$tmp/nokey.log" 2>&1; rc=$?
+check "object without :KEY: exit 1 listing the keys" sh -c "[ $rc = 1 ] && grep -q 'keys: bio, cyber' '$tmp/nokey.log'"
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --forget "$fx/erase/forget1.jsonl" \
+  --retain "$fx/erase/retain.jsonl" --retain "$fx/erase/retain.jsonl" --retain "$fx/erase/retain.jsonl" \
+  --concept x --erase-mix 0,1 --steps 1 --out "$tmp/bad" >/dev/null 2>&1; rc=$?
+check "3 --retain for 2 --forget: usage error" [ "$rc" = 2 ]
+"$elm" erase --help | grep -q 'attached to every' ; rc=$?
+check "erase --help documents shared --retain/--consistency" [ "$rc" = 0 ]
+
+[ $fail = 0 ] && echo "all checks passed" || echo "some checks failed"
+exit $fail
