@@ -17,9 +17,23 @@ typedef struct cfg_value {
     char *s;
 } cfg_value;
 
+#define ELM_CONFIG_MAGIC 0x46434c45u /* "ELCF" */
+
 struct elm_config {
-    cfg_value *v; /* elm_schema_count entries */
+    uint32_t magic; /* ELM_CONFIG_MAGIC while live; cleared by elm_config_free */
+    cfg_value *v;   /* elm_schema_count entries */
 };
+
+/* Entry check of a handle. NULL is ELM_E_INVALID unless null_ok (getters: a
+ * NULL config reads the defaults); a non-NULL handle must carry the tag. */
+static elm_status check(const elm_config *cfg, const char *fn, int null_ok)
+{
+    if (!cfg)
+        return null_ok ? ELM_OK : elm_err(ELM_E_INVALID, "%s: invalid argument '%s'", fn, "cfg");
+    if (cfg->magic != ELM_CONFIG_MAGIC || !cfg->v)
+        return elm_err(ELM_E_INVALID, "%s: not a valid config handle (freed or corrupted?)", fn);
+    return ELM_OK;
+}
 
 static const char *type_name(elm_type t)
 {
@@ -259,8 +273,10 @@ elm_status elm_config_new(elm_config **out)
     ELM_CHECK_ARG(out, "out");
     *out = NULL;
     elm_config *cfg = calloc(1, sizeof *cfg);
-    if (cfg)
+    if (cfg) {
+        cfg->magic = ELM_CONFIG_MAGIC;
         cfg->v = calloc(elm_schema_count, sizeof *cfg->v);
+    }
     if (!cfg || !cfg->v) {
         free(cfg);
         return elm_err(ELM_E_NOMEM, "elm_config_new: out of memory");
@@ -279,7 +295,7 @@ elm_status elm_config_new(elm_config **out)
 
 elm_status elm_config_clone(const elm_config *cfg, elm_config **out)
 {
-    ELM_CHECK_ARG(cfg, "cfg");
+    ELM_TRY(check(cfg, __func__, 0));
     ELM_TRY(elm_config_new(out));
     for (size_t i = 0; i < elm_schema_count; i++) {
         cfg_value *d = &(*out)->v[i];
@@ -299,8 +315,9 @@ elm_status elm_config_clone(const elm_config *cfg, elm_config **out)
 
 void elm_config_free(elm_config *cfg)
 {
-    if (!cfg)
+    if (!cfg || cfg->magic != ELM_CONFIG_MAGIC) /* NULL, or not a config: ignored */
         return;
+    cfg->magic = 0;
     for (size_t i = 0; cfg->v && i < elm_schema_count; i++)
         free(cfg->v[i].s);
     free(cfg->v);
@@ -310,7 +327,7 @@ void elm_config_free(elm_config *cfg)
 elm_status elm_config_set_int(elm_config *cfg, const char *key, int64_t value)
 {
     long idx;
-    ELM_CHECK_ARG(cfg, "cfg");
+    ELM_TRY(check(cfg, __func__, 0));
     ELM_TRY(lookup(key, &idx));
     switch (elm_schema[idx].type) {
     case ELM_TYPE_INT: return store_int(cfg, idx, value);
@@ -323,7 +340,7 @@ elm_status elm_config_set_int(elm_config *cfg, const char *key, int64_t value)
 elm_status elm_config_set_double(elm_config *cfg, const char *key, double value)
 {
     long idx;
-    ELM_CHECK_ARG(cfg, "cfg");
+    ELM_TRY(check(cfg, __func__, 0));
     ELM_TRY(lookup(key, &idx));
     if (elm_schema[idx].type == ELM_TYPE_DOUBLE)
         return store_double(cfg, idx, value);
@@ -338,7 +355,7 @@ elm_status elm_config_set_double(elm_config *cfg, const char *key, double value)
 elm_status elm_config_set_bool(elm_config *cfg, const char *key, int value)
 {
     long idx;
-    ELM_CHECK_ARG(cfg, "cfg");
+    ELM_TRY(check(cfg, __func__, 0));
     ELM_TRY(lookup(key, &idx));
     if (elm_schema[idx].type != ELM_TYPE_BOOL)
         return wrong_type(&elm_schema[idx], "bool");
@@ -350,7 +367,7 @@ elm_status elm_config_set_bool(elm_config *cfg, const char *key, int value)
 elm_status elm_config_set_string(elm_config *cfg, const char *key, const char *value)
 {
     long idx;
-    ELM_CHECK_ARG(cfg, "cfg");
+    ELM_TRY(check(cfg, __func__, 0));
     ELM_CHECK_ARG(value, "value");
     ELM_TRY(lookup(key, &idx));
     if (elm_schema[idx].type != ELM_TYPE_STRING && elm_schema[idx].type != ELM_TYPE_CHOICE)
@@ -361,7 +378,7 @@ elm_status elm_config_set_string(elm_config *cfg, const char *key, const char *v
 elm_status elm_config_set(elm_config *cfg, const char *key, const char *text)
 {
     long idx;
-    ELM_CHECK_ARG(cfg, "cfg");
+    ELM_TRY(check(cfg, __func__, 0));
     ELM_CHECK_ARG(text, "text");
     ELM_TRY(lookup(key, &idx));
     return store_text(cfg, idx, text);
@@ -387,6 +404,7 @@ elm_status elm_config_get_int(const elm_config *cfg, const char *key, int64_t *o
     long idx;
     const cfg_value *v;
     elm_config *tmp;
+    ELM_TRY(check(cfg, __func__, 1));
     ELM_CHECK_ARG(out, "out");
     ELM_TRY(value_of(cfg, key, &idx, &v, &tmp));
     elm_status st = ELM_OK;
@@ -403,6 +421,7 @@ elm_status elm_config_get_double(const elm_config *cfg, const char *key, double 
     long idx;
     const cfg_value *v;
     elm_config *tmp;
+    ELM_TRY(check(cfg, __func__, 1));
     ELM_CHECK_ARG(out, "out");
     ELM_TRY(value_of(cfg, key, &idx, &v, &tmp));
     elm_status st = ELM_OK;
@@ -420,6 +439,7 @@ elm_status elm_config_get_bool(const elm_config *cfg, const char *key, int *out)
 {
     int64_t v;
     long idx;
+    ELM_TRY(check(cfg, __func__, 1));
     ELM_CHECK_ARG(out, "out");
     ELM_TRY(lookup(key, &idx));
     if (elm_schema[idx].type != ELM_TYPE_BOOL)
@@ -432,6 +452,7 @@ elm_status elm_config_get_bool(const elm_config *cfg, const char *key, int *out)
 elm_status elm_config_get_string(const elm_config *cfg, const char *key, const char **out)
 {
     long idx;
+    ELM_TRY(check(cfg, __func__, 1));
     ELM_CHECK_ARG(out, "out");
     ELM_TRY(lookup(key, &idx));
     if (elm_schema[idx].type != ELM_TYPE_STRING && elm_schema[idx].type != ELM_TYPE_CHOICE)
@@ -445,6 +466,7 @@ elm_status elm_config_get_text(const elm_config *cfg, const char *key, char **ou
     long idx;
     char buf[64];
     const char *text = buf;
+    ELM_TRY(check(cfg, __func__, 1));
     ELM_CHECK_ARG(out, "out");
     ELM_TRY(lookup(key, &idx));
     switch (elm_schema[idx].type) {

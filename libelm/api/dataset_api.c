@@ -1,4 +1,5 @@
-/* Public dataset handles over io/dataset: argument checks and config. */
+/* Public dataset handles over io/dataset: argument checks, the magic tag and
+ * config. */
 #include "core/error.h"
 #include "io/dataset.h"
 
@@ -12,15 +13,24 @@ elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset
     return elm_dataset_load(path, &opts, out);
 }
 
-void elm_dataset_free(elm_dataset *ds) { elm_dataset_unref(ds); }
+void elm_dataset_free(elm_dataset *ds)
+{
+    if (!elm_dataset_valid(ds)) /* NULL, or not a dataset: ignored */
+        return;
+    elm_dataset_unref(ds);
+}
 
-elm_dataset_kind elm_dataset_get_kind(const elm_dataset *ds) { return elm_dataset_kind_of(ds); }
+elm_dataset_kind elm_dataset_get_kind(const elm_dataset *ds)
+{
+    return elm_dataset_valid(ds) ? elm_dataset_kind_of(ds) : ELM_DATASET_TEXT;
+}
 
-size_t elm_dataset_size(const elm_dataset *ds) { return elm_dataset_count(ds); }
+size_t elm_dataset_size(const elm_dataset *ds) { return elm_dataset_valid(ds) ? elm_dataset_count(ds) : 0; }
 
 elm_status elm_dataset_text(const elm_dataset *ds, size_t i, const char **text)
 {
     ELM_CHECK_ARG(ds, "ds");
+    ELM_TRY(elm_dataset_check(ds, __func__));
     ELM_CHECK_ARG(text, "text");
     *text = NULL;
     if (elm_dataset_kind_of(ds) == ELM_DATASET_PAIRS)
@@ -36,6 +46,7 @@ elm_status elm_dataset_text(const elm_dataset *ds, size_t i, const char **text)
 elm_status elm_dataset_pair(const elm_dataset *ds, size_t i, const char **prompt, const char **continuation)
 {
     ELM_CHECK_ARG(ds, "ds");
+    ELM_TRY(elm_dataset_check(ds, __func__));
     ELM_CHECK_ARG(prompt, "prompt");
     ELM_CHECK_ARG(continuation, "continuation");
     *prompt = *continuation = NULL;

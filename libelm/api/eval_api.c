@@ -38,6 +38,7 @@ elm_status elm_eval_perplexity(elm_model *model, elm_dataset *ds, const elm_conf
     ELM_CHECK_ARG(out, "out");
     ELM_TRY(elm_model_check(model, __func__));
     ELM_CHECK_ARG(ds, "ds");
+    ELM_TRY(elm_dataset_check(ds, __func__));
     return elm_ppl_run(model, ds, cfg, progress, user, out);
 }
 
@@ -49,5 +50,6 @@ elm_status elm_eval_reverse_perplexity(elm_model *generator, elm_model *scorer, 
     ELM_TRY(elm_model_check(generator, __func__));
     ELM_TRY(elm_model_check(scorer, __func__));
     ELM_CHECK_ARG(prompts, "prompts");
+    ELM_TRY(elm_dataset_check(prompts, __func__));
     return elm_rppl_run(generator, scorer, prompts, cfg, progress, user, out);
 }

@@ -55,6 +55,7 @@ elm_status elm_prepare_consistency(elm_model *model, elm_dataset *forget, const 
 {
     ELM_TRY(elm_model_check(model, __func__));
     ELM_CHECK_ARG(forget, "forget");
+    ELM_TRY(elm_dataset_check(forget, __func__));
     ELM_CHECK_ARG(out_path && out_path[0], "out_path");
     /* the erase layer's templates (built-in set or erase.*_templates files) */
     const char *pe = NULL, *pn = NULL;

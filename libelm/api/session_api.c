@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "erase/session.h"
 #include "io/atomic.h"
+#include "io/dataset.h"
 #include "model/model.h"
 
 #include <stdlib.h>
@@ -56,6 +57,7 @@ elm_status elm_session_attach(elm_session *s, elm_role role, int group, elm_data
 {
     ELM_TRY(check(s, "elm_session_attach"));
     ELM_CHECK_ARG(ds, "ds");
+    ELM_TRY(elm_dataset_check(ds, "elm_session_attach"));
     return elm_erase_attach(s->e, role, group, ds);
 }
 

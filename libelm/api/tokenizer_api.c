@@ -1,4 +1,5 @@
-/* Public tokenizer entry points (elm.h): argument checks over libelm/tokenizer. */
+/* Public tokenizer entry points (elm.h): argument checks and magic tags over
+ * libelm/tokenizer. */
 #include <stdlib.h>
 
 #include "core/error.h"
@@ -13,12 +14,18 @@ elm_status elm_tokenizer_load(const char *path, const elm_config *cfg, elm_token
     return elm_tok_load(path, out);
 }
 
-void elm_tokenizer_free(elm_tokenizer *tok) { elm_tokenizer_unref(tok); }
+void elm_tokenizer_free(elm_tokenizer *tok)
+{
+    if (!elm_tok_valid(tok)) /* NULL, or not a tokenizer: ignored */
+        return;
+    elm_tokenizer_unref(tok);
+}
 
 elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids,
                         size_t *n_ids)
 {
     ELM_CHECK_ARG(tok, "tok");
+    ELM_TRY(elm_tok_check(tok, __func__));
     ELM_CHECK_ARG(text || len == 0, "text");
     ELM_CHECK_ARG(ids, "ids");
     ELM_CHECK_ARG(n_ids, "n_ids");
@@ -29,6 +36,7 @@ elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, 
 elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text)
 {
     ELM_CHECK_ARG(tok, "tok");
+    ELM_TRY(elm_tok_check(tok, __func__));
     ELM_CHECK_ARG(ids || n_ids == 0, "ids");
     ELM_CHECK_ARG(text, "text");
     ELM_CHECK_ARG((flags & ~1u) == 0, "flags");
@@ -38,6 +46,7 @@ elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n
 elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece)
 {
     ELM_CHECK_ARG(tok, "tok");
+    ELM_TRY(elm_tok_check(tok, __func__));
     ELM_CHECK_ARG(piece, "piece");
     const char *p = elm_tok_piece(tok, id);
     if (!p)
@@ -47,20 +56,36 @@ elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **pi
     return ELM_OK;
 }
 
-int32_t elm_tokenizer_vocab_size(const elm_tokenizer *tok) { return tok ? elm_tok_vocab_size(tok) : 0; }
+int32_t elm_tokenizer_vocab_size(const elm_tokenizer *tok)
+{
+    return elm_tok_valid(tok) ? elm_tok_vocab_size(tok) : 0;
+}
 
 int32_t elm_tokenizer_special(const elm_tokenizer *tok, elm_special_token which)
 {
-    return elm_tok_special(tok, which);
+    return elm_tok_valid(tok) ? elm_tok_special(tok, which) : -1;
 }
 
+#define ELM_DETOK_STREAM_MAGIC 0x54444c45u /* "ELDT" */
+
 struct elm_detok_stream {
+    uint32_t magic; /* ELM_DETOK_STREAM_MAGIC while live */
     tk_stream *s;
 };
+
+static elm_status stream_check(const elm_detok_stream *st, const char *fn)
+{
+    if (!st)
+        return elm_err(ELM_E_INVALID, "%s: invalid argument 'st'", fn);
+    if (st->magic != ELM_DETOK_STREAM_MAGIC || !st->s)
+        return elm_err(ELM_E_INVALID, "%s: not a valid detok stream handle (freed or corrupted?)", fn);
+    return ELM_OK;
+}
 
 elm_status elm_detok_stream_new(const elm_tokenizer *tok, unsigned flags, elm_detok_stream **out)
 {
     ELM_CHECK_ARG(tok, "tok");
+    ELM_TRY(elm_tok_check(tok, __func__));
     ELM_CHECK_ARG(out, "out");
     ELM_CHECK_ARG((flags & ~1u) == 0, "flags");
     elm_detok_stream *d = calloc(1, sizeof *d);
@@ -71,29 +96,32 @@ elm_status elm_detok_stream_new(const elm_tokenizer *tok, unsigned flags, elm_de
         free(d);
         return st;
     }
+    d->magic = ELM_DETOK_STREAM_MAGIC;
     *out = d;
     return ELM_OK;
 }
 
 elm_status elm_detok_stream_push(elm_detok_stream *st, int32_t id, char **text)
 {
-    ELM_CHECK_ARG(st, "st");
+    ELM_TRY(stream_check(st, __func__));
     ELM_CHECK_ARG(text, "text");
     return tk_stream_push(st->s, id, text, NULL);
 }
 
 elm_status elm_detok_stream_flush(elm_detok_stream *st, char **text)
 {
-    ELM_CHECK_ARG(st, "st");
+    ELM_TRY(stream_check(st, __func__));
     ELM_CHECK_ARG(text, "text");
     return tk_stream_flush(st->s, text, NULL);
 }
 
 void elm_detok_stream_free(elm_detok_stream *st)
 {
-    if (!st)
+    if (!st || st->magic != ELM_DETOK_STREAM_MAGIC) /* NULL, or not a stream: ignored */
         return;
+    st->magic = 0;
     tk_stream_free(st->s);
+    st->s = NULL;
     free(st);
 }
 
@@ -101,6 +129,7 @@ elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs
                           int add_generation_prompt, const elm_config *cfg, char **out)
 {
     ELM_CHECK_ARG(tok, "tok");
+    ELM_TRY(elm_tok_check(tok, __func__));
     ELM_CHECK_ARG(msgs || n_msgs == 0, "msgs");
     ELM_CHECK_ARG(out, "out");
     for (size_t i = 0; i < n_msgs; i++)

@@ -408,6 +408,7 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
     elm_status st = snap_take(e, &snap);
     acc a_e = {0}, a_r = {0}, a_c = {0}, a_t = {0}, a_tot = {0};
     int64_t tokens = 0;
+    int loss_finite = 1; /* every micro-step's total (acc_add skips NaNs) */
     char detail[160];
     for (int64_t k = 0; st == ELM_OK && k < e->o.accum; k++) {
         elm_micro_result r;
@@ -419,6 +420,8 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
         acc_add(&a_c, r.cons);
         acc_add(&a_t, r.train);
         acc_add(&a_tot, r.total);
+        if (!isfinite(r.total))
+            loss_finite = 0;
         tokens += r.tokens;
         if (e->on_micro)
             e->on_micro(&r, e->on_micro_user);
@@ -437,6 +440,11 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
                                               "(nothing changed)", (long long)e->step + 1);
         }
     }
+    /* A non-finite loss is refused like a non-finite gradient: the restore
+     * below puts back data positions and RNG, drops the gradients, and the
+     * optimizer never runs. */
+    if (st == ELM_OK && !loss_finite)
+        st = elm_err(ELM_E_NUMERIC, "erase: loss not finite at step %lld; step refused", (long long)e->step + 1);
     double norm = 0;
     if (st == ELM_OK) {
         int finite = 1;

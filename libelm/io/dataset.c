@@ -13,6 +13,7 @@
 #include "core/error.h"
 
 struct elm_dataset {
+    uint32_t magic; /* ELM_DATASET_MAGIC while live */
     atomic_int refs;
     elm_dataset_kind kind;
     char *path;
@@ -657,6 +658,7 @@ elm_status elm_dataset_load(const char *path, const elm_data_opts *opts, elm_dat
         free(buf);
         return elm_err(ELM_E_NOMEM, "%s: out of memory", path);
     }
+    ds->magic = ELM_DATASET_MAGIC;
     atomic_init(&ds->refs, 1);
     ds->path = p;
     loader L = {path, opts, ds, 0, 0};
@@ -695,6 +697,17 @@ elm_status elm_dataset_load(const char *path, const elm_data_opts *opts, elm_dat
 
 /* ---- handle -------------------------------------------------------------------- */
 
+int elm_dataset_valid(const elm_dataset *ds) { return ds && ds->magic == ELM_DATASET_MAGIC; }
+
+elm_status elm_dataset_check(const elm_dataset *ds, const char *fn)
+{
+    if (!ds)
+        return elm_err(ELM_E_INVALID, "%s: dataset is NULL", fn);
+    if (ds->magic != ELM_DATASET_MAGIC)
+        return elm_err(ELM_E_INVALID, "%s: not a valid dataset handle (freed or corrupted?)", fn);
+    return ELM_OK;
+}
+
 elm_dataset *elm_dataset_ref(elm_dataset *ds)
 {
     if (ds)
@@ -708,6 +721,7 @@ void elm_dataset_unref(elm_dataset *ds)
         return;
     if (atomic_fetch_sub_explicit(&ds->refs, 1, memory_order_acq_rel) != 1)
         return;
+    ds->magic = 0;
     free(ds->path);
     free(ds->arena);
     free(ds->off);

@@ -47,6 +47,16 @@ elm_status elm_data_format_parse(const char *name, elm_data_format *out);
  * reference; release with elm_dataset_unref. */
 elm_status elm_dataset_load(const char *path, const elm_data_opts *opts, elm_dataset **out);
 
+/* Magic tag of a live handle (first field); cleared when the last
+ * reference is dropped. */
+#define ELM_DATASET_MAGIC 0x53444c45u /* "ELDS" */
+
+/* Validate a public handle for entry points: ELM_E_INVALID naming fn when
+ * ds is NULL or its magic tag is wrong (freed or corrupted). */
+elm_status elm_dataset_check(const elm_dataset *ds, const char *fn);
+/* 1 when ds is non-NULL and carries the magic tag. */
+int elm_dataset_valid(const elm_dataset *ds);
+
 /* Take another reference (returns ds; NULL-safe). */
 elm_dataset *elm_dataset_ref(elm_dataset *ds);
 /* Drop a reference; the last one frees. NULL is a no-op. */

@@ -40,10 +40,15 @@ static bool contains(const std::string &s, const char *needle)
     return s.find(needle) != std::string::npos;
 }
 
-// Status for a libtorch error message that is not a typed OOM.
+// Status for a libtorch error message that is not a typed OOM. libtorch
+// 1.13's CPU allocator throws a plain c10::Error: "DefaultCPUAllocator:
+// can't allocate memory: you tried to allocate N bytes. Error code 12
+// (Cannot allocate memory)"; "CUDA out of memory" is caught by the first test.
 static elm_status status_of_message(const std::string &m, elm_status dflt)
 {
-    if (contains(m, "out of memory") || contains(m, "not enough memory"))
+    if (contains(m, "out of memory") || contains(m, "not enough memory") ||
+        contains(m, "can't allocate memory") || contains(m, "Cannot allocate memory") ||
+        contains(m, "Error code 12 ("))
         return ELM_E_NOMEM;
     if (contains(m, "CUDA error") || contains(m, "CUDA driver") || contains(m, "no CUDA GPUs") ||
         contains(m, "not compiled with CUDA") || contains(m, "CUBLAS_STATUS") ||

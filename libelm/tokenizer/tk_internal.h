@@ -81,6 +81,7 @@ typedef struct tk_cache {
 } tk_cache;
 
 struct elm_tokenizer {
+    uint32_t magic; /* ELM_TOKENIZER_MAGIC while live */
     atomic_int refs;
     char *source; /* file the tokenizer came from (messages) */
 

@@ -334,6 +334,7 @@ elm_tokenizer *tk_alloc(const char *source)
     elm_tokenizer *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    t->magic = ELM_TOKENIZER_MAGIC;
     atomic_init(&t->refs, 1);
     t->source = strdup(source ? source : "tokenizer");
     t->unk_id = -1;
@@ -470,6 +471,17 @@ elm_status tk_finish(elm_tokenizer *t)
     return ELM_OK;
 }
 
+int elm_tok_valid(const elm_tokenizer *t) { return t && t->magic == ELM_TOKENIZER_MAGIC; }
+
+elm_status elm_tok_check(const elm_tokenizer *t, const char *fn)
+{
+    if (!t)
+        return elm_err(ELM_E_INVALID, "%s: tokenizer is NULL", fn);
+    if (t->magic != ELM_TOKENIZER_MAGIC)
+        return elm_err(ELM_E_INVALID, "%s: not a valid tokenizer handle (freed or corrupted?)", fn);
+    return ELM_OK;
+}
+
 elm_tokenizer *elm_tokenizer_ref(elm_tokenizer *t)
 {
     if (t)
@@ -481,6 +493,7 @@ void elm_tokenizer_unref(elm_tokenizer *t)
 {
     if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
         return;
+    t->magic = 0;
     free(t->source);
     for (int32_t i = 0; i < t->n_ids; i++)
         free(t->pieces[i]);

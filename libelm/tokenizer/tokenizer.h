@@ -37,6 +37,15 @@ elm_status elm_tok_load_json(const char *tokenizer_json, const char *config_json
 /* From an open GGUF's tokenizer.ggml.* metadata (g stays the caller's). */
 elm_status elm_tok_load_gguf(const struct elm_gguf *g, elm_tokenizer **out);
 
+/* Magic tag of a live handle (first field); cleared on the final unref. */
+#define ELM_TOKENIZER_MAGIC 0x4b544c45u /* "ELTK" */
+
+/* Validate a public handle for entry points: ELM_E_INVALID naming fn when
+ * t is NULL or its magic tag is wrong (freed or corrupted). */
+elm_status elm_tok_check(const elm_tokenizer *t, const char *fn);
+/* 1 when t is non-NULL and carries the magic tag. */
+int elm_tok_valid(const elm_tokenizer *t);
+
 /* New reference (returns t). */
 elm_tokenizer *elm_tokenizer_ref(elm_tokenizer *t);
 /* Drop a reference; frees on the last one. NULL is a no-op. */
