@@ -275,6 +275,7 @@ PROTOTYPES = {
     "elm_mcq_result_free": (None, [_pp(elm_mcq_result)]),  # void elm_mcq_result_free(elm_mcq_result *r);
     "elm_eval_perplexity": (elm_status, [elm_model_p, elm_dataset_p, elm_config_p, elm_progress_fn, c_void_p, _pp(elm_ppl_result)]),  # elm_status elm_eval_perplexity(elm_model *model, elm_dataset *ds, const elm_config *cfg, elm_progress_fn progress, void *user, elm_ppl_result *out);
     "elm_eval_reverse_perplexity": (elm_status, [elm_model_p, elm_model_p, elm_dataset_p, elm_config_p, elm_progress_fn, c_void_p, _pp(elm_ppl_result)]),  # elm_status elm_eval_reverse_perplexity(elm_model *generator, elm_model *scorer, elm_dataset *prompts, const elm_config *cfg, elm_progress_fn progress, void *user, elm_ppl_result *out);
+    "elm_inspect": (elm_status, [c_char_p, elm_config_p, _pp(c_void_p)]),  # elm_status elm_inspect(const char *path, const elm_config *cfg, char **json_out);
 }
 
 # ---------------------------------------------------------------------------

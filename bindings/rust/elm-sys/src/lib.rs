@@ -450,6 +450,9 @@ extern "C" {
         user: *mut c_void,
         out: *mut elm_ppl_result,
     ) -> elm_status;
+
+    /// elm_status elm_inspect(const char *path, const elm_config *cfg, char **json_out);
+    pub fn elm_inspect(path: *const c_char, cfg: *const elm_config, json_out: *mut *mut c_char) -> elm_status;
 }
 
 /// Every function declared above with its number of parameters, in elm.h's
@@ -524,6 +527,7 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
     ("elm_mcq_result_free", 1),
     ("elm_eval_perplexity", 6),
     ("elm_eval_reverse_perplexity", 7),
+    ("elm_inspect", 3),
 ];
 
 /// Folder of elm.h seen by the build script (ELM_INCLUDE_DIR or pkg-config),
