@@ -6,6 +6,9 @@
  *       with the peak RSS (getrusage) and the load time.
  *   elm_step_bench gemm DTYPE T K N [REPS]
  *       [T×K]·[K×N] through the shim's et_matmul; prints GFLOP/s.
+ *   elm_step_bench load MODEL [key=value ...]
+ *       load the model only; prints the load time, the peak RSS (getrusage)
+ *       and the RSS after load (/proc/self/status VmRSS) as one JSON line.
  *   elm_step_bench convert GGUF OUTDIR
  *       save the model as an HF safetensors directory (fp32, no adapter
  *       change: a fresh LoRA has B = 0, so the merge is the base model).
@@ -31,6 +34,19 @@ static long peak_rss_kb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
+}
+
+static long cur_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
 }
 
 static int die(const char *what, elm_status st)
@@ -100,6 +116,45 @@ static int cmd_convert(int argc, char **argv)
     return 0;
 }
 
+static int set_keys(elm_config *cfg, int argc, char **argv, int from);
+
+static int cmd_load(int argc, char **argv)
+{
+    if (argc < 3)
+        return fprintf(stderr, "usage: load MODEL [key=value ...]\n"), 2;
+    elm_config *cfg;
+    TRY("config", elm_config_new(&cfg));
+    if (set_keys(cfg, argc, argv, 3))
+        return 2;
+    long rss0 = cur_rss_kb();
+    double t0 = now();
+    elm_model *m;
+    TRY("load", elm_model_load(argv[2], cfg, &m));
+    double t_load = now() - t0;
+    elm_model_info info = {.size = sizeof info};
+    TRY("info", elm_model_get_info(m, &info));
+    printf("{\"kind\":\"load\",\"model\":\"%s\",\"dtype\":\"%s\",\"load_seconds\":%.3f,"
+           "\"rss_before_kb\":%ld,\"rss_after_load_kb\":%ld,\"peak_rss_kb\":%ld}\n",
+           argv[2], info.dtype, t_load, rss0, cur_rss_kb(), peak_rss_kb());
+    elm_model_free(m);
+    elm_config_free(cfg);
+    return 0;
+}
+
+static int set_keys(elm_config *cfg, int argc, char **argv, int from)
+{
+    for (int i = from; i < argc; i++) {
+        char key[128];
+        const char *eq = strchr(argv[i], '=');
+        if (!eq || (size_t)(eq - argv[i]) >= sizeof key)
+            return fprintf(stderr, "bad key=value: %s\n", argv[i]), 2;
+        memcpy(key, argv[i], (size_t)(eq - argv[i]));
+        key[eq - argv[i]] = 0;
+        TRY(key, elm_config_set(cfg, key, eq + 1));
+    }
+    return 0;
+}
+
 static int cmd_step(int argc, char **argv)
 {
     if (argc < 5)
@@ -109,15 +164,8 @@ static int cmd_step(int argc, char **argv)
     elm_config *cfg;
     TRY("config", elm_config_new(&cfg));
     TRY("concept", elm_config_set(cfg, "erase.concept", "the island country of Orvanne"));
-    for (int i = 5; i < argc; i++) {
-        char key[128];
-        const char *eq = strchr(argv[i], '=');
-        if (!eq || (size_t)(eq - argv[i]) >= sizeof key)
-            return fprintf(stderr, "bad key=value: %s\n", argv[i]), 2;
-        memcpy(key, argv[i], (size_t)(eq - argv[i]));
-        key[eq - argv[i]] = 0;
-        TRY(key, elm_config_set(cfg, key, eq + 1));
-    }
+    if (set_keys(cfg, argc, argv, 5))
+        return 2;
     double t0 = now();
     elm_model *m;
     TRY("load", elm_model_load(model, cfg, &m));
@@ -149,8 +197,8 @@ static int cmd_step(int argc, char **argv)
         fflush(stdout);
     }
     printf("{\"kind\":\"summary\",\"side\":\"libelm\",\"dtype\":\"%s\",\"load_seconds\":%.3f,"
-           "\"rss_after_load_kb\":%ld,\"peak_rss_kb\":%ld}\n",
-           info.dtype, t_load, rss_load, peak_rss_kb());
+           "\"rss_after_load_kb\":%ld,\"peak_rss_kb\":%ld,\"rss_end_kb\":%ld}\n",
+           info.dtype, t_load, rss_load, peak_rss_kb(), cur_rss_kb());
     elm_session_free(s);
     elm_dataset_free(fg);
     elm_dataset_free(rt);
@@ -164,10 +212,12 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "gemm"))
         return cmd_gemm(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "load"))
+        return cmd_load(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "convert"))
         return cmd_convert(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "step"))
         return cmd_step(argc, argv);
-    fprintf(stderr, "usage: elm_step_bench step|gemm|convert ...\n");
+    fprintf(stderr, "usage: elm_step_bench step|load|gemm|convert ...\n");
     return 2;
 }

@@ -263,11 +263,13 @@ et_tensor *elm_model_forward(elm_model *m, et_scope *s, const et_tensor *ids,
     et_tensor *ids_d = m->device.kind != 0 ? et_to_device(s, ids, m->device) : (et_tensor *)ids;
     et_tensor *x = et_embedding(s, m->tok_embd, ids_d);
 
-    /* Without autograd every layer's temporaries go in a scope of their own,
-     * freed as soon as the layer is done; with autograd the graph keeps them
-     * alive anyway, so they go straight into s. A layer that fails in its own
-     * scope is run again in s so that s records the error, as promised. */
-    int per_layer = !et_grad_enabled();
+    /* Every layer's temporaries go in a scope of their own, freed as soon as
+     * the layer is done. With autograd the graph still holds what backward
+     * needs (the saved tensors are reference counted); the scope would
+     * otherwise keep every intermediate of every layer alive until the
+     * caller frees s. A layer that fails in its own scope is run again in s
+     * so that s records the error, as promised. */
+    int per_layer = 1;
     et_scope *carry = NULL;
     et_scope *new_cache_scope = cache ? et_scope_new() : NULL;
     for (int l = 0; x && l < cf->n_layers; l++) {

@@ -186,6 +186,8 @@ static elm_status load_tensor(loader *L, const char *name, int ndim, const int64
         return elm_err_context(st, "%s: tensor '%s'", src, name);
     /* temporaries of this tensor can go now (the result is shared into weights) */
     et_scope_free(L->tmp);
+    if (!zero_copy)
+        elm_wsrc_drop_pages(L->w, &t); /* nothing refers to the file's bytes any more */
     L->tmp = et_scope_new();
     if (!L->tmp)
         return elm_err(ELM_E_NOMEM, "%s: out of memory", src);

@@ -29,6 +29,13 @@ size_t elm_wsrc_count(const elm_wsrc *w);
 int elm_wsrc_at(const elm_wsrc *w, size_t i, elm_wtensor *out);
 /* 1 and *out when present, else 0. */
 int elm_wsrc_find(const elm_wsrc *w, const char *name, elm_wtensor *out);
+/* The loader is done with t's bytes (they were copied or converted): drop
+ * the mapping's pages that lie wholly inside them from the resident set
+ * (MADV_DONTNEED; the mapping is read-only, so a later read faults the same
+ * bytes back in from the file). Without it a converting load (fp32 file,
+ * bf16 model; any GGUF) has the whole file resident at its end, next to the
+ * converted weights. Best effort: never fails. */
+void elm_wsrc_drop_pages(const elm_wsrc *w, const elm_wtensor *t);
 /* Dequantize/convert any tensor to fp32 (numel floats). */
 elm_status elm_wsrc_to_f32(const elm_wsrc *w, const elm_wtensor *t, float *dst);
 /* GGUF only: the model configuration from metadata. */

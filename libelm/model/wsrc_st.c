@@ -5,8 +5,11 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static int st_et_dtype(elm_st_dtype d)
 {
@@ -95,6 +98,19 @@ int elm_wsrc_find(const elm_wsrc *w, const char *name, elm_wtensor *out)
         return 0;
     st_fill(t, out);
     return 1;
+}
+
+void elm_wsrc_drop_pages(const elm_wsrc *w, const elm_wtensor *t)
+{
+    (void)w;
+    long pg = sysconf(_SC_PAGESIZE);
+    if (!t->data || pg <= 0)
+        return;
+    uintptr_t a = (uintptr_t)t->data, b = a + t->nbytes, p = (uintptr_t)pg;
+    a = (a + p - 1) / p * p;
+    b = b / p * p;
+    if (b > a)
+        (void)madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 static float bf16_to_f32(uint16_t h)
