@@ -315,8 +315,16 @@ et_tensor *elm_model_forward(elm_model *m, et_scope *s, const et_tensor *ids,
             xn = et_narrow(s, xn, 1, T - 1, 1);
         if (opts->no_logits)
             out = xn;
-        else
-            out = et_to(s, et_linear(s, xn, m->lm_head, NULL), ET_F32);
+        else {
+            /* the compute-dtype logits [B, T, V] are dead once converted (the
+             * conversion's backward needs nothing): a scope of their own.
+             * On failure run again in s, which then records the error. */
+            et_scope *ts = et_scope_new();
+            out = ts ? et_share(s, et_to(ts, et_linear(ts, xn, m->lm_head, NULL), ET_F32)) : NULL;
+            et_scope_free(ts);
+            if (!out)
+                out = et_to(s, et_linear(s, xn, m->lm_head, NULL), ET_F32);
+        }
     }
     et_scope_free(carry);
 
