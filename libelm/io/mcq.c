@@ -2,6 +2,7 @@
 
 #include <json-c/json.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +112,7 @@ static elm_status parse_answer(struct json_object *ans, struct json_object *choi
     }
     if (json_object_is_type(ans, json_type_double)) {
         double d = json_object_get_double(ans);
-        if (d != (double)(int64_t)d)
+        if (!isfinite(d) || d != trunc(d)) /* no cast before the range check: 1e308 is no int64 */
             return elm_err(ELM_E_FORMAT, "%s: field 'answer' must be an integer index, not %g", where, d);
         if (d < 0 || d >= (double)n)
             return elm_err(ELM_E_FORMAT, "%s: field 'answer' out of range: %g (%zu choices, 0-based)",
