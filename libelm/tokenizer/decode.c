@@ -331,6 +331,8 @@ elm_status tk_stream_new(const elm_tokenizer *t, unsigned flags, tk_stream **out
     return ELM_OK;
 }
 
+#define TK_STREAM_MAX_HOLD 16
+
 static int ends_with_fffd(const char *s, size_t n)
 {
     return n >= 3 && memcmp(s + n - 3, "\xEF\xBF\xBD", 3) == 0;
@@ -361,13 +363,20 @@ elm_status tk_stream_push(tk_stream *s, int32_t id, char **text, size_t *len)
     char *full;
     size_t fl;
     ELM_TRY(elm_tok_decode(s->t, s->ids, s->n, s->flags, &full, &fl));
-    if (fl <= s->prefix_len || ends_with_fffd(full, fl)) {
+    /* Hold the pending ids back while they add no text or end in an
+     * incomplete character (U+FFFD), as HF's DecodeStream does, but at most
+     * TK_STREAM_MAX_HOLD of them: a character is at most 4 byte tokens, and
+     * without a bound a run of invalid bytes re-decodes a growing tail on
+     * every push (quadratic time). */
+    int hold = fl <= s->prefix_len || ends_with_fffd(full, fl);
+    if (hold && s->n - s->ctx_n <= TK_STREAM_MAX_HOLD) {
         free(full);
         *text = dupn("", 0);
         return *text ? ELM_OK : OOM();
     }
-    char *o = dupn(full + s->prefix_len, fl - s->prefix_len);
-    *len = fl - s->prefix_len;
+    size_t ol = fl > s->prefix_len ? fl - s->prefix_len : 0;
+    char *o = dupn(full + (fl - ol), ol);
+    *len = ol;
     free(full);
     if (!o)
         return OOM();
