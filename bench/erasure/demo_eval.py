@@ -104,6 +104,14 @@ def cloze_summary(rows):
             "predictions": [r["pred"] for r in rows]}
 
 
+def write_result(path, res):
+    """Add the process's CPU seconds to RES and write it as JSON to PATH (temp file + rename)."""
+    res["cpu_s"] = round(cpu_s(), 1)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(res, f, ensure_ascii=False, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True)
@@ -151,10 +159,7 @@ def main():
         with Timer(t, "generate"):
             gens = model.generate(a.prompt, gen_chat=True, gen_max_new_tokens=a.gen_tokens)
             res["generations"] = [{"prompt": p, "text": g} for p, g in zip(a.prompt, gens)]
-    res["cpu_s"] = round(cpu_s(), 1)
-    with open(a.out + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(res, f, ensure_ascii=False, indent=1)
-    os.replace(a.out + ".tmp", a.out)
+    write_result(a.out, res)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from demo_eval import Timer, cloze, cloze_summary, cpu_s  # noqa: E402
+from demo_eval import Timer, cloze, cloze_summary, write_result  # noqa: E402
 
 import elm  # noqa: E402  (demo_eval put bindings/python on sys.path)
 
@@ -101,10 +101,7 @@ def main():
         with Timer(t, "generate"):
             gens = model.generate(ps, gen_chat=True, gen_max_new_tokens=a.gen_tokens)
             res["generations"] = [{"prompt": p, "text": " ".join(g.split())} for p, g in zip(ps, gens)]
-    res["cpu_s"] = round(cpu_s(), 1)
-    with open(a.out + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(res, f, ensure_ascii=False, indent=1)
-    os.replace(a.out + ".tmp", a.out)
+    write_result(a.out, res)
 
 
 if __name__ == "__main__":
