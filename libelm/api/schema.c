@@ -37,6 +37,8 @@ const elm_schema_entry elm_schema[] = {
     {"lora.targets", S, "q,k,v,o,gate,up,down", 0, 0, NULL,
      "modules that get LoRA: comma list of q,k,v,o,gate,up,down"},
     {"lora.layers", S, "4-7", 0, 0, NULL, "decoder layers that get LoRA: list/ranges such as 4-7 or 0,2,5-9 (all: every layer)"},
+    {"lora.compute_dtype", C, "float32", 0, 0, "float32|model",
+     "dtype of the LoRA matmuls: float32 (PEFT's default) or model (the base's compute dtype, e.g. bfloat16; A, B, their gradients and the optimizer state stay float32)"},
     {"lora.init_from", S, "", 0, 0, NULL, "PEFT adapter directory to start from instead of PEFT's random init"},
 
     /* the ELM objective */

@@ -110,6 +110,9 @@ static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_o
     o->rank = (int)i64;
     ELM_TRY(elm_config_get_double(c, "lora.alpha", &o->alpha));
     ELM_TRY(elm_config_get_double(c, "lora.dropout", &o->dropout));
+    static const char *const lcd[] = {"float32", "model"};
+    ELM_TRY(get_choice(c, "lora.compute_dtype", lcd, 2, &ch));
+    o->lora_model_dtype = ch == 1;
     const char *s;
     ELM_TRY(elm_config_get_string(c, "lora.targets", &s));
     ELM_TRY(elm_parse_targets(s, &o->module_mask));
@@ -145,6 +148,7 @@ static elm_status make_adapter(elm_erase *e)
         ELM_TRY(elm_lora_init_peft(e->lora));
     }
     e->lora->training = 0;
+    e->lora->compute_model_dtype = o->lora_model_dtype;
     ELM_TRY(elm_lora_params(e->lora, &e->params, &e->n_params));
     if (e->n_params == 0)
         return elm_err(ELM_E_INVALID, "erase: the adapter has no parameters (lora.layers / lora.targets)");

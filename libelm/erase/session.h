@@ -46,6 +46,7 @@ typedef struct elm_erase_opts {
     uint64_t seed;
     int rank;
     double alpha, dropout;
+    int lora_model_dtype;  /* lora.compute_dtype = model */
     unsigned module_mask;
     unsigned *layer_mask;
     char *init_from;

@@ -69,6 +69,7 @@ typedef struct elm_lora {
     /* ---- extensions ---- */
     int use_rslora;      /* scale = alpha / sqrt(rank) (PEFT use_rslora) */
     unsigned module_mask;/* bit m set: module m targeted (in some layer) */
+    int compute_model_dtype; /* matmuls in the model's compute dtype (A, B stay as they are) */
 } elm_lora;
 
 #define ELM_LORA_A(l, layer, mod) ((l)->A[(layer) * ELM_MOD_COUNT + (mod)])
