@@ -29,6 +29,15 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU seconds of the whole process (all threads): under contention a
+ * better measure of the work than wall time */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static long peak_rss_kb(void)
 {
     struct rusage ru;
@@ -188,12 +197,12 @@ static int cmd_step(int argc, char **argv)
     TRY("attach", elm_session_attach(s, ELM_ROLE_CONSISTENCY, 0, cs));
     for (int i = 0; i <= steps; i++) {
         elm_step_stats st = {.size = sizeof st};
-        double a = now();
+        double a = now(), ca = cpu_now();
         TRY("step", elm_session_step(s, &st));
-        double b = now() - a;
+        double b = now() - a, cb = cpu_now() - ca;
         printf("{\"kind\":\"step\",\"side\":\"libelm\",\"warmup\":%s,\"step\":%lld,\"seconds\":%.4f,"
-               "\"tokens\":%lld,\"loss\":%.6g}\n",
-               i == 0 ? "true" : "false", (long long)st.step, b, (long long)st.tokens, st.loss);
+               "\"cpu_seconds\":%.4f,\"tokens\":%lld,\"loss\":%.6g}\n",
+               i == 0 ? "true" : "false", (long long)st.step, b, cb, (long long)st.tokens, st.loss);
         fflush(stdout);
     }
     printf("{\"kind\":\"summary\",\"side\":\"libelm\",\"dtype\":\"%s\",\"load_seconds\":%.3f,"

@@ -42,11 +42,12 @@ def main():
     for s, steps in runs:
         timed = [x for x in steps if not x["warmup"]] or steps  # a single step: the warm-up is all there is
         t = statistics.median(x["seconds"] for x in timed)
+        cpu = statistics.median(x["cpu_seconds"] for x in timed) if all("cpu_seconds" in x for x in timed) else float("nan")
         tok = statistics.median(x["tokens"] for x in timed)
         tr = statistics.median(x.get("trained_tokens", ref_trained.get(x["tokens"], x["tokens"] / 3.5)) for x in timed)
         flops = tok * (2 * p_lin + 2 * E * V) + tr * (2 * E * V + 2 * p_lin * (L - first_lora) / L)
         res.setdefault((s["dtype"], s["side"]), []).append(
-            dict(t=t, tok=tok, flops=flops, rss=s["peak_rss_kb"], load=s["load_seconds"], n=len(timed),
+            dict(t=t, cpu=cpu, tok=tok, flops=flops, rss=s["peak_rss_kb"], load=s["load_seconds"], n=len(timed),
                  warm=not all(x["warmup"] for x in timed)))
     print("GEMM rate at the model's shapes (best of 10, GFLOP/s, this run):\n")
     print("| dtype | " + " | ".join(f"{g['T']}×{g['K']}·{g['K']}×{g['N']}" for g in gemm.get("bfloat16", [])) + " |")
@@ -55,23 +56,31 @@ def main():
         print(f"| {dt} | " + " | ".join(f"{g['gflops']:.0f}" for g in gs) + " |")
     peak = {dt: max(g["gflops"] for g in gs) for dt, gs in gemm.items()}
     print("\nPer optimizer step (4 micro-steps), median of timed steps:\n")
-    print("| dtype | side | s/step | tokens/s | GFLOP/s (vs best GEMM) | peak RSS MiB | load s | steps (warm?) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| dtype | side | s/step | CPU s/step | tokens/s | GFLOP/s (vs best GEMM) | peak RSS MiB | load s | steps (warm?) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (dt, side), rs in sorted(res.items()):
         for r in rs:
-            print(f"| {dt} | {side} | {r['t']:.1f} | {r['tok'] / r['t']:.0f} | {r['flops'] / r['t'] / 1e9:.1f} "
+            print(f"| {dt} | {side} | {r['t']:.1f} | {r['cpu']:.1f} | {r['tok'] / r['t']:.0f} | {r['flops'] / r['t'] / 1e9:.1f} "
                   f"({100 * r['flops'] / r['t'] / 1e9 / peak.get(dt, float('nan')):.0f}%) | {r['rss'] / 1024:.0f} | "
                   f"{r['load']:.1f} | {r['n']} ({'yes' if r['warm'] else 'no: first step'}) |")
-    print("\nRatios (reference / libelm time; libelm / reference peak RSS):\n")
+    print("\nRatios (reference / libelm time, wall and CPU; libelm / reference peak RSS):\n")
+
+    def med(side, key):
+        return statistics.median(x[key] for x in side)
+
     for dt in sorted({k[0] for k in res}):
-        a, b = res.get((dt, "libelm")), res.get((dt, "reference"))
+        b = res.get((dt, "reference"))
+        for lib in ("libelm", "libelm+"):
+            a = res.get((dt, lib))
+            if a and b:
+                print(f"- {dt}, {lib}: {med(b, 't') / med(a, 't'):.2f}× faster (CPU time "
+                      f"{med(b, 'cpu') / med(a, 'cpu'):.2f}×); RSS ratio {a[0]['rss'] / b[0]['rss']:.2f}")
+    b = res.get(("float32", "reference"))
+    for lib in ("libelm", "libelm+"):
+        a = res.get(("bfloat16", lib))
         if a and b:
-            ta, tb = statistics.median(x["t"] for x in a), statistics.median(x["t"] for x in b)
-            print(f"- {dt}: libelm {tb / ta:.2f}× faster; RSS ratio {a[0]['rss'] / b[0]['rss']:.2f}")
-    if ("bfloat16", "libelm") in res and ("float32", "reference") in res:
-        ta = statistics.median(x["t"] for x in res[("bfloat16", "libelm")])
-        tb = statistics.median(x["t"] for x in res[("float32", "reference")])
-        print(f"- recommended (libelm bf16) vs reference default (fp32): {tb / ta:.2f}× faster")
+            print(f"- {lib} bf16 vs reference default (fp32): {med(b, 't') / med(a, 't'):.2f}× faster (CPU time "
+                  f"{med(b, 'cpu') / med(a, 'cpu'):.2f}×); RSS ratio {a[0]['rss'] / b[0]['rss']:.2f}")
     la = [r["load1"] for r in rows if r["kind"] == "loadavg"]
     if la:
         print(f"\nLoad average (1 min) at start/end of the run: {la}")

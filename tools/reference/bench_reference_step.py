@@ -9,7 +9,7 @@ and consistency losses, batch 1, gradient accumulation optim.accum, PEFT
 LoRA (rank/alpha/dropout/layers from the libelm schema defaults unless
 given), torch.optim.AdamW.
 
-  bench_reference_step.py MODEL_DIR DATA_DIR STEPS [--dtype float32|bfloat16] [key=value ...]
+  bench_reference_step.py MODEL_DIR DATA_DIR STEPS [--dtype float32|bfloat16] [--threads N] [key=value ...]
 
 MODEL_DIR is an HF directory (config.json, safetensors, tokenizer.json);
 DATA_DIR holds forget.jsonl, retain.jsonl, consistency.json (make_data.py).
@@ -51,12 +51,17 @@ def main():
         i = args.index("--dtype")
         dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[args[i + 1]]
         del args[i:i + 2]
+    threads = len(os.sched_getaffinity(0))
+    if "--threads" in args:  # 0: the CPUs this process may use (libelm's runtime.threads=0)
+        i = args.index("--threads")
+        threads = int(args[i + 1]) or threads
+        del args[i:i + 2]
     model_dir, data_dir, steps = args[0], args[1], int(args[2])
     cfg = dict(DEFAULTS)
     for kv in args[3:]:
         k, v = kv.split("=", 1)
         cfg[k] = v
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.set_num_threads(threads)
     orig = elm_reference.AutoModelForCausalLM.from_pretrained
 
     class Loader:  # Reference loads fp32; give it the benchmark's dtype
@@ -75,12 +80,12 @@ def main():
     ref.model.train()  # LoRA dropout on, as in training
     for i in range(steps + 1):
         m0 = len(ref.trace["micro"])
-        a = time.monotonic()
+        a, ca = time.monotonic(), time.process_time()
         ref.step()
-        b = time.monotonic() - a
+        b, cb = time.monotonic() - a, time.process_time() - ca
         micro = ref.trace["micro"][m0:]
         print(json.dumps({"kind": "step", "side": "reference", "warmup": i == 0, "step": i + 1,
-                          "seconds": round(b, 4), "tokens": sum(r["tokens"] for r in micro),
+                          "seconds": round(b, 4), "cpu_seconds": round(cb, 4), "tokens": sum(r["tokens"] for r in micro),
                           "trained_tokens": sum(r["n_x"] + r.get("n_r", 0) + r.get("n_c", 0) for r in micro),
                           "loss": sum(r["total"] for r in micro) / len(micro)}), flush=True)
     print(json.dumps({"kind": "summary", "side": "reference", "dtype": str(dtype).replace("torch.", ""),
