@@ -27,7 +27,7 @@ static et_tensor *proj(et_scope *sc, const elm_model *m, const elm_lora *lora, i
         /* Mixed precision: A and B cast to the compute dtype for the
          * matmuls (the casts are differentiable, so the fp32 leaves get
          * their gradients), the update added in that dtype. */
-        et_tensor *xd = x;
+        const et_tensor *xd = x;
         if (lora->dropout > 0 && lora->training)
             xd = et_dropout(sc, xd, lora->dropout, 1);
         et_tensor *dd = et_linear(sc, et_linear(sc, xd, et_to(sc, A, m->dtype), NULL), et_to(sc, B, m->dtype), NULL);
