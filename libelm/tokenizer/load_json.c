@@ -617,13 +617,19 @@ elm_status elm_tok_load_json(const char *path, const char *config_path, elm_toke
             st = elm_err(ELM_E_FORMAT, "%s: added_tokens[%zu]: fields 'id' and 'content' required", path, i);
             break;
         }
-        int32_t id = json_object_get_int(idv);
-        if (id < 0) {
-            st = elm_err(ELM_E_FORMAT, "%s: added_tokens[%zu]: negative id", path, i);
+        /* Ids continue the vocabulary: an id far beyond it would only make
+         * the id tables as large as the number claimed. Allowed: below the
+         * vocabulary's size + the number of added tokens + 65536 of slack. */
+        int64_t lim = (int64_t)t->n_ids + (int64_t)json_object_array_length(added) + 65536;
+        int64_t id = json_object_get_int64(idv);
+        if (!json_object_is_type(idv, json_type_int) || id < 0 || id >= lim) {
+            st = elm_err(ELM_E_FORMAT,
+                         "%s: added_tokens[%zu]: field 'id' must be an integer in [0, %lld) (the vocabulary has %d ids), got %s",
+                         path, i, (long long)lim, (int)t->n_ids, json_object_to_json_string(idv));
             break;
         }
         int special = jbool(a, "special", 0);
-        st = tk_add_added(t, json_object_get_string(cv), (size_t)json_object_get_string_len(cv), id, special,
+        st = tk_add_added(t, json_object_get_string(cv), (size_t)json_object_get_string_len(cv), (int32_t)id, special,
                           jbool(a, "lstrip", 0), jbool(a, "rstrip", 0), jbool(a, "single_word", 0),
                           jbool(a, "normalized", !special));
     }

@@ -391,6 +391,8 @@ elm_status tk_set_piece(elm_tokenizer *t, int32_t id, const char *s, size_t len)
 elm_status tk_add_added(elm_tokenizer *t, const char *text, size_t len, int32_t id, int special, int lstrip,
                         int rstrip, int single_word, int normalized)
 {
+    if (id < 0 || id > 0x7FFFFFF)
+        return elm_err(ELM_E_FORMAT, "%s: added token id %d out of range", t->source, (int)id);
     if (len == 0)
         return ELM_OK; /* an empty added token can never match */
     tk_added *na = realloc(t->added, (t->n_added + 1) * sizeof *na);

@@ -504,6 +504,25 @@ START_TEST(unsupported_models)
     ck_assert_elm_status(elm_tokenizer_load(path, NULL, &t), ELM_E_FORMAT);
     write_file(path, "{\"model\":");
     ck_assert_elm_status(elm_tokenizer_load(path, NULL, &t), ELM_E_FORMAT);
+    /* added-token ids: INT32_MAX (fuzz finding: id + 1 overflowed), beyond
+     * the vocabulary, not an integer; the last id allowed still loads */
+    static const char *const bad_ids[] = {"2147483647", "9223372036854775807", "65538", "-1", "1.5", "\"3\""};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},"
+                 "\"added_tokens\":[{\"id\":%s,\"content\":\"<x>\",\"special\":true}]}", bad_ids[i]);
+        write_file(path, json);
+        ck_assert_elm_status(elm_tokenizer_load(path, NULL, &t), ELM_E_FORMAT);
+        ck_assert_msg(strstr(elm_last_error(), "added_tokens[0]") && strstr(elm_last_error(), "'id'"),
+                      "id %s: %s", bad_ids[i], elm_last_error());
+        ck_assert_ptr_null(t);
+    }
+    write_file(path, "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},"
+                     "\"added_tokens\":[{\"id\":65537,\"content\":\"<x>\",\"special\":true}]}");
+    ck_assert_elm_ok(elm_tokenizer_load(path, NULL, &t));
+    elm_tokenizer_free(t);
+    t = NULL;
     snprintf(path, sizeof path, "%s/missing", dir);
     ck_assert_elm_status(elm_tokenizer_load(path, NULL, &t), ELM_E_IO);
     tu_rmtree(dir);
