@@ -162,7 +162,12 @@ END_TEST
  * it). 3e-2 is about one bf16 step at |logit| ~ 4; the two runs do the same
  * ops in the same order, so they should agree far closer. (An earlier golden
  * used model.to(torch.bfloat16), which also rounds the rotary inv_freq
- * buffer to bf16 and moved logits by up to 0.22.) */
+ * buffer to bf16 and moved logits by up to 0.22.)
+ * The goldens were made on torch 1.13. Built against another libtorch
+ * (PyTorch 2.x: SDPA attention, other bf16 kernels) the bf16 rounding
+ * differs from that run by up to ~0.2 (measured 0.09-0.21), so there the
+ * check is against the fp32 golden at bf16's own distance from fp32 (both
+ * builds: 0.12-0.37 on these models; bound 0.5). */
 START_TEST(test_golden_bf16)
 {
     const char *name = tiny[_i];
@@ -171,9 +176,11 @@ START_TEST(test_golden_bf16)
     elm_model *m = load_tiny(name, "bfloat16");
     ck_assert_int_eq(m->dtype, ET_BF16);
     float *lg = run_batch(m, &g, -1, NULL);
-    float *want = copy_f32(elm_st_find(g.st, "logits_bf16"));
-    double d = maxdiff_masked(&g, lg, want, g.V);
-    ck_assert_msg(d <= 3e-2, "%s: bf16 logits max|d| = %g", name, d);
+    int same_torch = strncmp(et_backend_version(), "1.13.", 5) == 0;
+    float *want = copy_f32(elm_st_find(g.st, same_torch ? "logits_bf16" : "logits_fp32"));
+    double d = maxdiff_masked(&g, lg, want, g.V), tol = same_torch ? 3e-2 : 0.5;
+    ck_assert_msg(d <= tol, "%s: bf16 logits max|d| = %g vs transformers %s on torch 1.13 (libtorch %s here)", name,
+                  d, same_torch ? "bf16" : "fp32", et_backend_version());
     free(want);
     free(lg);
     elm_model_unref(m);

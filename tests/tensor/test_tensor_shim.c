@@ -457,15 +457,24 @@ START_TEST(test_adamw_torch)
         et_scope_free(s);
     }
     ck_assert_int_eq(et_adamw_steps(opt), 4);
+    /* bit-equal to torch.optim.AdamW on the libtorch the constants came
+     * from (1.13); another libtorch's elementwise kernels round differently
+     * (2.11: 4 ulp), so there within 1e-6 relative */
+    double tol = strncmp(et_backend_version(), "1.13.", 5) == 0 ? 0.0 : 1e-6;
     host_f32(w, got, 6);
     for (int i = 0; i < 6; i++)
-        ck_assert_msg(got[i] == ADAM_W[i], "w[%d] %.9g vs torch %.9g", i, got[i], ADAM_W[i]);
+        ck_assert_msg(fabs((double)got[i] - ADAM_W[i]) <= tol * fabs((double)ADAM_W[i]),
+                      "w[%d] %.9g vs torch %.9g (libtorch %s)", i, got[i], ADAM_W[i], et_backend_version());
     et_tensor *m, *v;
     ck_assert_elm_ok(et_adamw_get_state(opt, keep, 0, &m, &v));
     host_f32(m, got, 6);
-    ck_assert_mem_eq(got, ADAM_M, sizeof ADAM_M);
+    for (int i = 0; i < 6; i++)
+        ck_assert_msg(fabs((double)got[i] - ADAM_M[i]) <= tol * fabs((double)ADAM_M[i]), "m[%d] %.9g vs %.9g", i,
+                      got[i], ADAM_M[i]);
     host_f32(v, got, 6);
-    ck_assert_mem_eq(got, ADAM_V, sizeof ADAM_V);
+    for (int i = 0; i < 6; i++)
+        ck_assert_msg(fabs((double)got[i] - ADAM_V[i]) <= tol * fabs((double)ADAM_V[i]), "v[%d] %.9g vs %.9g", i,
+                      got[i], ADAM_V[i]);
     ck_assert_elm_status(et_adamw_get_state(opt, keep, 1, &m, &v), ELM_E_INVALID);
 
     /* clip_grad_norm_ */
