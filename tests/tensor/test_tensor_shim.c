@@ -485,10 +485,12 @@ START_TEST(test_adamw_torch)
     int finite;
     ck_assert_elm_ok(et_grad_norm_clip(&w, 1, 1.0, &norm, &finite));
     ck_assert_int_eq(finite, 1);
-    ck_assert_msg((float)norm == CLIP_NORM, "norm %.9g vs %.9g", norm, CLIP_NORM);
+    /* (from weights that may differ by a few ulp elsewhere: same tolerance) */
+    ck_assert_msg(fabs((double)(float)norm - CLIP_NORM) <= tol * CLIP_NORM, "norm %.9g vs %.9g", norm, CLIP_NORM);
     host_f32(et_grad(s, w), got, 6);
     for (int i = 0; i < 6; i++)
-        ck_assert_msg(got[i] == CLIP_GRAD[i], "grad[%d] %.9g vs torch %.9g", i, got[i], CLIP_GRAD[i]);
+        ck_assert_msg(fabs((double)got[i] - CLIP_GRAD[i]) <= tol * fabs((double)CLIP_GRAD[i]),
+                      "grad[%d] %.9g vs torch %.9g", i, got[i], CLIP_GRAD[i]);
     et_scope_free(s);
 
     /* state round trip: a fresh optimizer restored from the old one steps alike */
