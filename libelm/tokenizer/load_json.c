@@ -440,8 +440,10 @@ elm_status tk_add_merge(elm_tokenizer *t, const char *ctx, const char *a, size_t
     char *ab = malloc(al + bl + 1);
     if (!ab)
         return elm_err(ELM_E_NOMEM, "%s: out of memory", ctx);
-    memcpy(ab, a, al);
-    memcpy(ab + al, b, bl);
+    if (al) /* an empty part may come as NULL */
+        memcpy(ab, a, al);
+    if (bl)
+        memcpy(ab + al, b, bl);
     int32_t iab = vocab_id(t, ab, al + bl);
     free(ab);
     if (ia < 0 || ib < 0 || iab < 0)
@@ -503,6 +505,8 @@ static elm_status load_model(elm_tokenizer *t, const char *ctx, json_object *m)
             ELM_TRY(tk_add_merge(t, ctx, s, (size_t)(sp - s), sp + 1, strlen(sp + 1), (int32_t)i));
         } else if (json_object_is_type(e, json_type_array) && json_object_array_length(e) == 2) {
             json_object *a = json_object_array_get_idx(e, 0), *b = json_object_array_get_idx(e, 1);
+            if (!json_object_is_type(a, json_type_string) || !json_object_is_type(b, json_type_string))
+                return elm_err(ELM_E_FORMAT, "%s: model.merges[%zu]: expected two strings", ctx, i);
             ELM_TRY(tk_add_merge(t, ctx, json_object_get_string(a), (size_t)json_object_get_string_len(a),
                                  json_object_get_string(b), (size_t)json_object_get_string_len(b), (int32_t)i));
         } else

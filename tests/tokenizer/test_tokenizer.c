@@ -504,6 +504,10 @@ START_TEST(unsupported_models)
     ck_assert_elm_status(elm_tokenizer_load(path, NULL, &t), ELM_E_FORMAT);
     write_file(path, "{\"model\":");
     ck_assert_elm_status(elm_tokenizer_load(path, NULL, &t), ELM_E_FORMAT);
+    /* a merge pair that is not two strings (fuzz finding: NULL into memcpy) */
+    write_file(path, "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[[null,\"a\"]]}}");
+    ck_assert_elm_status(elm_tokenizer_load(path, NULL, &t), ELM_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "merges[0]"));
     /* added-token ids: INT32_MAX (fuzz finding: id + 1 overflowed), beyond
      * the vocabulary, not an integer; the last id allowed still loads */
     static const char *const bad_ids[] = {"2147483647", "9223372036854775807", "65538", "-1", "1.5", "\"3\""};
