@@ -153,6 +153,7 @@ static elm_status prefixed_ids(elm_erase *e, const char *prefix, const char *x, 
 int elm_objective_dense_target = 0;
 int elm_objective_batch_frozen = 1;
 int elm_objective_chunk_rows = 64;
+int elm_objective_chunk_loss = 1;
 
 /* Hidden states after the final norm (compute dtype) of the frozen base
  * model for nseq sequences, gradients off; out[i] = [1, T, E] for sequence
@@ -215,11 +216,25 @@ static elm_status frozen_hidden(elm_erase *e, et_scope *sc, const ids_buf *const
 }
 
 /* fp32 logits [len, V] of positions start .. start+len of h [1, T, E], as
- * the model's forward computes them (linear in the compute dtype, then fp32). */
+ * the model's forward computes them (linear in the compute dtype, then fp32).
+ * The compute-dtype logits are dead once converted (with autograd too: the
+ * conversion's backward needs nothing), so they are made in a scope of
+ * their own; on failure the ops run again in sc, which then records the
+ * error. */
 static et_tensor *logits_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t start, int64_t len)
 {
-    et_tensor *r = et_narrow(sc, et_select(sc, h, 0, 0), 0, start, len);
-    return et_to(sc, et_linear(sc, r, e->m->lm_head, NULL), ET_F32);
+    et_scope *ts = et_scope_new();
+    et_tensor *r = NULL;
+    if (ts) {
+        et_tensor *x = et_narrow(ts, et_select(ts, h, 0, 0), 0, start, len);
+        r = et_share(sc, et_to(ts, et_linear(ts, x, e->m->lm_head, NULL), ET_F32));
+        et_scope_free(ts);
+    }
+    if (!r) {
+        et_tensor *x = et_narrow(sc, et_select(sc, h, 0, 0), 0, start, len);
+        r = et_to(sc, et_linear(sc, x, e->m->lm_head, NULL), ET_F32);
+    }
+    return r;
 }
 
 /* *out = log_softmax(logits_rows(...) in float64 / tau) [len, V], made in
@@ -380,6 +395,31 @@ static elm_status erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, con
     return st;
 }
 
+/* The hard erase label [N] (I64): argmax of the target (q, idx) of
+ * erase_target. */
+static et_tensor *erase_hard_label(elm_erase *e, et_scope *sc, et_tensor *q, et_tensor *idx)
+{
+    if (!idx)
+        return et_argmax(sc, q, -1, 0);
+    /* argmax of the dense q: the smallest id among the largest entries */
+    et_tensor *qmax = et_amax(sc, q, -1, 1);
+    et_tensor *cand = et_masked_fill(sc, idx, et_lt(sc, q, qmax), (double)e->m->cfg.n_vocab);
+    return et_neg(sc, et_amax(sc, et_neg(sc, cand), -1, 0));
+}
+
+/* *h = the target's mean entropy -mean_t sum q log q (0 log 0 = 0): what
+ * kl subtracts from soft_ce (a constant: no gradient). */
+static elm_status target_entropy(et_scope *sc, et_tensor *q, double *h)
+{
+    *h = 0;
+    int prev = et_set_grad_enabled(0);
+    et_tensor *lq = et_masked_fill(sc, et_log(sc, q), et_eq_scalar(sc, q, 0.0), 0.0);
+    et_tensor *H = et_mean_all(sc, et_neg(sc, et_sum(sc, et_mul(sc, q, lq), -1, 0)));
+    et_set_grad_enabled(prev);
+    elm_status st = et_scope_check(sc);
+    return st == ELM_OK ? et_item(H, h) : st;
+}
+
 /* The erase loss on the adapted model's logits lt [N, V] (fp32) for the
  * target (q, idx) of erase_target. Sparse rows: with lse = logsumexp(lt),
  * log_softmax(lt)[idx] = lt[idx] - lse, and the zero entries of q add
@@ -390,18 +430,8 @@ static et_tensor *erase_loss(elm_erase *e, et_scope *sc, et_tensor *lt, et_tenso
 {
     const elm_erase_opts *o = &e->o;
     *st = ELM_OK;
-    if (o->loss == ELM_LOSS_HARD) {
-        et_tensor *label;
-        if (!idx) {
-            label = et_argmax(sc, q, -1, 0);
-        } else {
-            /* argmax of the dense q: the smallest id among the largest entries */
-            et_tensor *qmax = et_amax(sc, q, -1, 1);
-            et_tensor *cand = et_masked_fill(sc, idx, et_lt(sc, q, qmax), (double)e->m->cfg.n_vocab);
-            label = et_neg(sc, et_amax(sc, et_neg(sc, cand), -1, 0));
-        }
-        return et_cross_entropy(sc, lt, label, -100);
-    }
+    if (o->loss == ELM_LOSS_HARD)
+        return et_cross_entropy(sc, lt, erase_hard_label(e, sc, q, idx), -100);
     et_tensor *loss;
     if (!idx) {
         loss = et_soft_cross_entropy(sc, lt, et_to(sc, q, ET_F32));
@@ -411,18 +441,140 @@ static et_tensor *erase_loss(elm_erase *e, et_scope *sc, et_tensor *lt, et_tenso
         loss = et_mean_all(sc, et_neg(sc, et_sum(sc, et_mul(sc, et_to(sc, q, ET_F32), ls), -1, 0)));
     }
     if (o->loss == ELM_LOSS_KL) {
-        int prev = et_set_grad_enabled(0);
-        et_tensor *lq = et_masked_fill(sc, et_log(sc, q), et_eq_scalar(sc, q, 0.0), 0.0);
-        et_tensor *H = et_mean_all(sc, et_neg(sc, et_sum(sc, et_mul(sc, q, lq), -1, 0)));
-        et_set_grad_enabled(prev);
         double h = 0;
-        *st = et_scope_check(sc);
-        if (*st == ELM_OK)
-            *st = et_item(H, &h);
+        *st = target_entropy(sc, q, &h);
         if (*st == ELM_OK)
             loss = et_add_scalar(sc, loss, -h);
     }
     return loss;
+}
+
+/* ---- trained passes with the lm_head and the loss in chunks of rows ---- */
+
+/* What a trained pass's logits rows are scored against, row by row. */
+typedef enum row_kind {
+    ROWS_CE,     /* cross-entropy to I64 labels tgt [N] */
+    ROWS_SOFT,   /* -sum_v q log_softmax, q [N, V] (any float dtype; used in fp32) */
+    ROWS_SPARSE  /* the same with only q's k kept entries: q [N, k], idx [N, k] */
+} row_kind;
+
+typedef struct row_target {
+    row_kind kind;
+    et_tensor *tgt, *q, *idx;
+} row_target;
+
+/* The loss of each of the fp32 logits rows lt [len, V], scored against
+ * rows r0 .. r0+len of the target: [len], each row computed by the same ops
+ * as the whole-logits loss computes it (et_soft_cross_entropy, erase_loss). */
+static et_tensor *row_losses(et_scope *sc, const row_target *L, et_tensor *lt, int64_t r0, int64_t len)
+{
+    if (L->kind == ROWS_CE)
+        return et_cross_entropy_rows(sc, lt, et_narrow(sc, L->tgt, 0, r0, len), -100);
+    et_tensor *q = et_to(sc, et_narrow(sc, L->q, 0, r0, len), ET_F32);
+    if (L->kind == ROWS_SOFT)
+        return et_neg(sc, et_sum(sc, et_mul(sc, q, et_log_softmax(sc, lt, -1)), -1, 0));
+    et_tensor *lse = et_logsumexp(sc, lt, -1, 1);
+    et_tensor *ls = et_sub(sc, et_gather(sc, lt, -1, et_narrow(sc, L->idx, 0, r0, len)), lse);
+    return et_neg(sc, et_sum(sc, et_mul(sc, q, ls), -1, 0));
+}
+
+/* Final hidden state [1, n, E] (compute dtype, after the final norm) of the
+ * adapted model (dropout on) over ids, with autograd. */
+static et_tensor *trained_hidden(elm_erase *e, et_scope *sc, const int32_t *ids, size_t n)
+{
+    int64_t shape[2] = {1, (int64_t)n};
+    et_tensor *t = et_to(sc, et_from_data(sc, ids, ET_I32, 2, shape), ET_I64);
+    if (t && e->m->device.kind != 0)
+        t = et_to_device(sc, t, e->m->device);
+    if (!t)
+        return NULL;
+    elm_forward_opts fo;
+    memset(&fo, 0, sizeof fo);
+    fo.hidden_layer = -1;
+    fo.no_logits = 1;
+    fo.lora = e->lora;
+    e->lora->training = 1;
+    int prev = et_set_grad_enabled(1);
+    et_tensor *h = elm_model_forward(e->m, sc, t, &fo);
+    et_set_grad_enabled(prev);
+    e->lora->training = 0;
+    return h;
+}
+
+/* A trained pass over ids scored on logits rows r0 .. r0+N against L:
+ * loss = mean over the N rows of row_losses, plus the constant `add`;
+ * *value = the loss, and lambda * loss is back-propagated (unless lambda
+ * is 0). The trunk runs once with autograd to the final hidden state h;
+ * lm_head, the fp32 logits and the row losses are made chunk_rows rows at
+ * a time on hd, a detached copy of h, and each chunk's share
+ * lambda * sum(rows / N) is back-propagated at once into hd's gradient
+ * (only rows r0 .. r0+N get one); then h is back-propagated with it. Per
+ * row the gradient is the whole-logits loss's (mean's backward is the
+ * same grad / N); the value is the mean of the same per-row losses. A
+ * chunk with a non-finite loss stops the back-propagation; the value is
+ * then not finite and the step refused, as with the whole logits. */
+static elm_status trained_loss_chunked(elm_erase *e, et_scope *sc, const ids_buf *ids, int64_t r0, int64_t N,
+                                       const row_target *L, double add, double lambda, const char *term,
+                                       double *value)
+{
+    *value = NAN;
+    et_tensor *h = trained_hidden(e, sc, ids->v, ids->n);
+    et_tensor *hd = et_detach(sc, h);
+    int64_t one[1] = {1};
+    et_tensor *nt = et_full(sc, (double)N, ET_F32, 1, one, e->m->device);
+    ELM_TRY(et_scope_check(sc));
+    ELM_TRY(et_set_requires_grad(hd, 1));
+    const int64_t C = chunk_rows(), nch = (N + C - 1) / C;
+    et_tensor **parts = calloc((size_t)(nch > 0 ? nch : 1), sizeof *parts);
+    if (!parts)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    elm_status st = ELM_OK;
+    int finite = 1;
+    int prev = et_set_grad_enabled(1);
+    for (int64_t c = 0; st == ELM_OK && c < nch; c++) {
+        const int64_t c0 = c * C, len = N - c0 < C ? N - c0 : C;
+        et_scope *cs = et_scope_new();
+        if (!cs) {
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+            break;
+        }
+        et_tensor *r = row_losses(cs, L, logits_rows(e, cs, hd, r0 + c0, len), c0, len);
+        parts[c] = et_share(sc, et_detach(cs, r));
+        st = et_scope_check(cs);
+        if (st == ELM_OK)
+            st = et_scope_check(sc);
+        if (st == ELM_OK && finite && !et_all_finite(r))
+            finite = 0;
+        if (st == ELM_OK && finite && lambda != 0) {
+            et_tensor *l = et_sum_all(cs, et_div(cs, r, nt));
+            if (lambda != 1)
+                l = et_scale(cs, l, lambda);
+            st = et_scope_check(cs);
+            if (st == ELM_OK)
+                st = et_backward(l);
+        }
+        et_scope_free(cs);
+    }
+    et_set_grad_enabled(prev);
+    if (st == ELM_OK) {
+        et_tensor *m = et_mean_all(sc, et_cat(sc, parts, (int)nch, 0));
+        st = et_scope_check(sc);
+        if (st == ELM_OK)
+            st = et_item(m, value);
+        if (st == ELM_OK && add != 0)
+            *value += add;
+    }
+    free(parts);
+    ELM_TRY(st);
+    if (!isfinite(*value))
+        return elm_err(ELM_E_NUMERIC, "erase: %s loss is not finite (%g); step refused", term, *value);
+    if (lambda == 0)
+        return ELM_OK;
+    et_tensor *g = et_grad(sc, hd);
+    ELM_TRY(et_scope_check(sc));
+    if (!g)
+        return elm_err(ELM_E_INTERNAL, "erase: %s: no gradient reached the final hidden state", term);
+    return et_backward_grad(h, g);
 }
 
 static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_micro_result *r)
@@ -463,15 +615,32 @@ static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_m
             et_set_grad_enabled(prev);
             release_freed();
         }
-        if (st == ELM_OK) {
+        if (st == ELM_OK && elm_objective_chunk_loss) {
+            row_target L = {ROWS_SPARSE, NULL, q, idx};
+            double add = 0;
+            if (o->loss == ELM_LOSS_HARD) {
+                L.kind = ROWS_CE;
+                L.tgt = erase_hard_label(e, sc, q, idx);
+                st = et_scope_check(sc);
+            } else {
+                L.kind = idx ? ROWS_SPARSE : ROWS_SOFT;
+                if (o->loss == ELM_LOSS_KL) {
+                    st = target_entropy(sc, q, &add);
+                    add = -add;
+                }
+            }
+            if (st == ELM_OK)
+                st = trained_loss_chunked(e, sc, &xi, 0, (int64_t)xi.n, &L, add, o->lam_erase, "erase",
+                                          &r->erase);
+        } else if (st == ELM_OK) {
             et_tensor *lt = logits_of(e, sc, xi.v, xi.n, 1);
             et_tensor *loss = erase_loss(e, sc, lt, q, idx, &st);
             if (st == ELM_OK)
                 st = backprop(sc, loss, o->lam_erase, "erase", &r->erase);
-            if (st == ELM_OK) {
-                r->total += o->lam_erase * r->erase;
-                r->tokens += (int64_t)(2 * xi.n + ex.n + nv.n);
-            }
+        }
+        if (st == ELM_OK) {
+            r->total += o->lam_erase * r->erase;
+            r->tokens += (int64_t)(2 * xi.n + ex.n + nv.n);
         }
     }
     free(exp);
@@ -536,7 +705,11 @@ static elm_status retain_term(elm_erase *e, et_scope *sc, int g, elm_micro_resul
         et_tensor *tgt = NULL;
         st = retain_target(e, sc, &ids, &tgt);
         release_freed();
-        if (st == ELM_OK) {
+        if (st == ELM_OK && elm_objective_chunk_loss) {
+            row_target L = {e->o.retain_soft ? ROWS_SOFT : ROWS_CE, tgt, tgt, NULL};
+            st = trained_loss_chunked(e, sc, &ids, 0, (int64_t)ids.n, &L, 0, e->o.lam_retain, "retain",
+                                      &r->retain);
+        } else if (st == ELM_OK) {
             et_tensor *lt = logits_of(e, sc, ids.v, ids.n, 1);
             et_tensor *loss = e->o.retain_soft ? et_soft_cross_entropy(sc, lt, tgt)
                                                : et_cross_entropy(sc, lt, tgt, -100);
@@ -555,6 +728,12 @@ static elm_status retain_term(elm_erase *e, et_scope *sc, int g, elm_micro_resul
 static elm_status nll_term(elm_erase *e, et_scope *sc, const ids_buf *ids, size_t from, double lambda,
                            const char *term, double *value)
 {
+    if (elm_objective_chunk_loss) {
+        row_target L = {ROWS_CE, i64_tensor(e, sc, ids->v + from, ids->n - from), NULL, NULL};
+        ELM_TRY(et_scope_check(sc));
+        return trained_loss_chunked(e, sc, ids, (int64_t)from - 1, (int64_t)(ids->n - from), &L, 0, lambda, term,
+                                    value);
+    }
     et_tensor *lt = logits_of(e, sc, ids->v, ids->n, 1);
     et_tensor *pred = et_narrow(sc, lt, 0, (int64_t)from - 1, (int64_t)(ids->n - from));
     et_tensor *tgt = i64_tensor(e, sc, ids->v + from, ids->n - from);

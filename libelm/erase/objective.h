@@ -11,7 +11,16 @@ extern int elm_objective_dense_target;
 /* 1 (default): the three frozen passes of the erase target (x, expert,
  * novice) run as one right-padded batch; 0: three separate passes. */
 extern int elm_objective_batch_frozen;
-/* Rows of the vocabulary-sized frozen work done at a time (default 64). */
+/* Rows of the vocabulary-sized frozen work done at a time (default 64);
+ * also the rows of a trained pass's lm_head + loss with chunk_loss. */
 extern int elm_objective_chunk_rows;
+/* 1 (default): a trained pass (erase, retain, consistency, train) runs its
+ * trunk to the final hidden state h, then lm_head, the fp32 logits and the
+ * loss chunk_rows rows at a time on a detached copy of h, each chunk
+ * back-propagated at once into that copy's gradient, which is then
+ * back-propagated through the trunk: the [T, V] logits and their gradient
+ * never exist whole. Same loss (mean over all rows) and gradients. 0: the
+ * whole [T, V] logits and one backward of the loss. */
+extern int elm_objective_chunk_loss;
 
 #endif

@@ -190,6 +190,9 @@ et_tensor *et_dropout(et_scope *s, const et_tensor *t, double p, int train);
  * whose target == ignore_index do not count. */
 et_tensor *et_cross_entropy(et_scope *s, const et_tensor *logits, const et_tensor *targets,
                             int64_t ignore_index);
+/* The same per row, unreduced: [N] (0 where the target == ignore_index). */
+et_tensor *et_cross_entropy_rows(et_scope *s, const et_tensor *logits, const et_tensor *targets,
+                                 int64_t ignore_index);
 /* Mean over N of -sum_v q[n,v] * log_softmax(logits)[n,v]; q [N,V]. */
 et_tensor *et_soft_cross_entropy(et_scope *s, const et_tensor *logits, const et_tensor *q);
 /* Draw one index per row of probs [N,V] (non-negative, need not sum to 1). */
@@ -201,6 +204,9 @@ int et_set_grad_enabled(int on);            /* returns the previous setting (thr
 elm_status et_set_requires_grad(et_tensor *t, int on);
 int et_requires_grad(const et_tensor *t);
 elm_status et_backward(const et_tensor *loss); /* scalar loss; grads accumulate */
+/* Back-propagate grad (t's shape) from t, as t.backward(grad): vector-
+ * Jacobian product; grads accumulate. */
+elm_status et_backward_grad(const et_tensor *t, const et_tensor *grad);
 /* The gradient of t, or NULL if it has none (no error recorded then). */
 et_tensor *et_grad(et_scope *s, const et_tensor *t);
 elm_status et_zero_grad(et_tensor *t);      /* grad = None */

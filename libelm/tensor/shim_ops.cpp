@@ -531,6 +531,15 @@ et_tensor *et_cross_entropy(et_scope *s, const et_tensor *logits, const et_tenso
     }, logits, targets);
 }
 
+et_tensor *et_cross_entropy_rows(et_scope *s, const et_tensor *logits, const et_tensor *targets,
+                                 int64_t ignore_index)
+{
+    return run(s, "et_cross_entropy_rows", [&] {
+        return at::cross_entropy_loss(T_(logits), T_(targets), c10::nullopt, at::Reduction::None,
+                                      ignore_index, 0.0);
+    }, logits, targets);
+}
+
 et_tensor *et_soft_cross_entropy(et_scope *s, const et_tensor *logits, const et_tensor *q)
 {
     return run(s, "et_soft_cross_entropy", [&] {

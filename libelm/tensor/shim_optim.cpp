@@ -56,6 +56,19 @@ elm_status et_backward(const et_tensor *loss)
     });
 }
 
+elm_status et_backward_grad(const et_tensor *t, const et_tensor *grad)
+{
+    if (!t || !grad)
+        return ET_NULL_INVALID("et_backward_grad", t ? "grad" : "tensor");
+    return run_status("et_backward_grad", [&] {
+        TORCH_CHECK(t->t.sizes() == grad->t.sizes(), "grad must have the tensor's shape ", t->t.sizes(),
+                    ", got ", grad->t.sizes());
+        TORCH_CHECK(t->t.requires_grad(), "tensor does not require grad (no parameter needs grad, or "
+                                          "it was computed with grad mode off)");
+        t->t.backward(grad->t);
+    });
+}
+
 et_tensor *et_grad(et_scope *s, const et_tensor *t)
 {
     if (!t)

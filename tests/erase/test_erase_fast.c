@@ -151,6 +151,36 @@ CASE(hard_soft_retain, "erase.loss", "hard", "erase.retain_loss", "soft")
 CASE(random_action, "erase.action", "random", "erase.top_k", "20")
 CASE(dense_top0, "erase.top_k", "0", "erase.loss", "kl")
 
+/* The trained passes' lm_head + loss in chunks of 7 rows (several chunks
+ * and a ragged last one; consistency scores only the continuation's rows)
+ * against the whole [T, V] logits and one backward per term
+ * (elm_objective_chunk_loss), same tolerances. */
+static void chunked_vs_whole(const char *what, const char *const *kv)
+{
+    run_out chunked, whole;
+    elm_objective_chunk_loss = 1;
+    run(kv, 0, 1, 7, &chunked);
+    elm_objective_chunk_loss = 0;
+    run(kv, 0, 1, 7, &whole);
+    elm_objective_chunk_loss = 1;
+    compare(what, &chunked, &whole);
+    free(chunked.w);
+    free(whole.w);
+}
+
+#define CHUNK_CASE(name, ...)                                                           \
+    START_TEST(name)                                                                    \
+    {                                                                                   \
+        static const char *const kv[] = {__VA_ARGS__, NULL};                            \
+        chunked_vs_whole(#name, kv);                                                    \
+    }                                                                                   \
+    END_TEST
+
+CHUNK_CASE(loss_chunks_soft_ce, "erase.loss", "soft_ce", "lora.dropout", "0.05")
+CHUNK_CASE(loss_chunks_kl_dense, "erase.loss", "kl", "erase.top_k", "0", "erase.retain_loss", "soft",
+           "erase.lambda_retain", "0.5", "erase.lambda_consistency", "2")
+CHUNK_CASE(loss_chunks_hard, "erase.loss", "hard", "erase.lambda_erase", "0.7")
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("erase_fast");
@@ -162,6 +192,12 @@ static Suite *suite(void)
     tcase_add_test(t, hard_soft_retain);
     tcase_add_test(t, random_action);
     tcase_add_test(t, dense_top0);
+    suite_add_tcase(s, t);
+    t = tcase_create("loss_chunks");
+    tcase_set_timeout(t, 900);
+    tcase_add_test(t, loss_chunks_soft_ce);
+    tcase_add_test(t, loss_chunks_kl_dense);
+    tcase_add_test(t, loss_chunks_hard);
     suite_add_tcase(s, t);
     return s;
 }
