@@ -47,18 +47,22 @@ static const char *type_name(elm_type t)
     return "?";
 }
 
-/* Edit distance, for "did you mean" suggestions. */
-static size_t lev(const char *a, const char *b)
+/* Whether the edit distance of a and b (lb = strlen(b)) is at most max, for
+ * "did you mean" suggestions. Cheap on long or distant keys: the distance is
+ * at least the length difference, and no later row of the table goes below
+ * the smallest entry of the current one, so the table stops once that passes
+ * max. Keys of 127 characters or more are never close (as before). */
+static int lev_within(const char *a, const char *b, size_t lb, size_t max)
 {
-    size_t la = strlen(a), lb = strlen(b);
+    size_t la = strlen(a);
     size_t row[128];
-    if (lb >= 127)
-        return 1000;
+    if (lb >= 127 || (la > lb ? la - lb : lb - la) > max)
+        return 0;
     for (size_t j = 0; j <= lb; j++)
         row[j] = j;
     for (size_t i = 1; i <= la; i++) {
         size_t prev = row[0];
-        row[0] = i;
+        size_t low = row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
             size_t cur = row[j];
             size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
@@ -69,9 +73,13 @@ static size_t lev(const char *a, const char *b)
                 best = row[j - 1] + 1;
             row[j] = best;
             prev = cur;
+            if (best < low)
+                low = best;
         }
+        if (low > max)
+            return 0;
     }
-    return row[lb];
+    return row[lb] <= max;
 }
 
 static elm_status unknown_key(const char *key)
@@ -79,10 +87,11 @@ static elm_status unknown_key(const char *key)
     char sugg[1024] = "";
     size_t used = 0;
     const char *dot = key ? strchr(key, '.') : NULL;
+    size_t klen = key ? strlen(key) : 0;
     for (size_t i = 0; key && i < elm_schema_count; i++) {
         const char *k = elm_schema[i].key;
         int same_section = dot && strncmp(k, key, (size_t)(dot - key) + 1) == 0;
-        if (lev(k, key) <= 3 || same_section) {
+        if (same_section || lev_within(k, key, klen, 3)) {
             int n = snprintf(sugg + used, sizeof sugg - used, "%s%s", used ? ", " : "", k);
             if (n < 0 || (size_t)n >= sizeof sugg - used)
                 break;
