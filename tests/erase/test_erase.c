@@ -705,10 +705,19 @@ START_TEST(test_finetune_apply)
 }
 END_TEST
 
+/* One libtorch thread in every test. Set in each forked test, not in main():
+ * a pool made in Check's parent is abandoned (leaked) by libtorch in every
+ * forked child, which LeakSanitizer then reports. */
+static void one_thread(void)
+{
+    et_set_num_threads(1);
+}
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("erase");
     TCase *t = tcase_create("units");
+    tcase_add_checked_fixture(t, one_thread, NULL);
     tcase_add_test(t, test_layers);
     tcase_add_test(t, test_targets_mix);
     tcase_add_test(t, test_schedule);
@@ -716,6 +725,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_prng);
     suite_add_tcase(s, t);
     t = tcase_create("model");
+    tcase_add_checked_fixture(t, one_thread, NULL);
     tcase_set_timeout(t, 600);
     tcase_add_test(t, test_parity_concat);
     tcase_add_test(t, test_parity_separate);
@@ -731,6 +741,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    et_set_num_threads(1);
     return tu_run(suite());
 }

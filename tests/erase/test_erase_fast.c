@@ -181,10 +181,19 @@ CHUNK_CASE(loss_chunks_kl_dense, "erase.loss", "kl", "erase.top_k", "0", "erase.
            "erase.lambda_retain", "0.5", "erase.lambda_consistency", "2")
 CHUNK_CASE(loss_chunks_hard, "erase.loss", "hard", "erase.lambda_erase", "0.7")
 
+/* One libtorch thread in every test. Set in each forked test, not in main():
+ * a pool made in Check's parent is abandoned (leaked) by libtorch in every
+ * forked child, which LeakSanitizer then reports. */
+static void one_thread(void)
+{
+    et_set_num_threads(1);
+}
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("erase_fast");
     TCase *t = tcase_create("fast_vs_slow");
+    tcase_add_checked_fixture(t, one_thread, NULL);
     tcase_set_timeout(t, 900);
     tcase_add_test(t, soft_ce_concat);
     tcase_add_test(t, soft_ce_separate_const);
@@ -194,6 +203,7 @@ static Suite *suite(void)
     tcase_add_test(t, dense_top0);
     suite_add_tcase(s, t);
     t = tcase_create("loss_chunks");
+    tcase_add_checked_fixture(t, one_thread, NULL);
     tcase_set_timeout(t, 900);
     tcase_add_test(t, loss_chunks_soft_ce);
     tcase_add_test(t, loss_chunks_kl_dense);
@@ -204,6 +214,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    et_set_num_threads(1);
     return tu_run(suite());
 }
