@@ -11,13 +11,15 @@
  * text files and are loaded by their own readers, which do all the checks.
  *
  * The model side goes through model/wsrc.h (the loader's own view of a
- * checkpoint) so that GGUF metadata is interpreted in exactly one place. */
+ * checkpoint) and model/describe.h (the tensors the loader reads, the files
+ * of an HF checkpoint), so that a model is described in exactly one place. */
 #include "core/error.h"
 #include "io/dataset.h"
 #include "io/gguf.h"
 #include "io/json.h"
 #include "io/mcq.h"
 #include "io/safetensors.h"
+#include "model/describe.h"
 #include "model/model.h"
 #include "model/wsrc.h"
 #include "tokenizer/tokenizer.h"
@@ -77,19 +79,6 @@ static int starts_with_bytes(const char *path, const char *magic, size_t n)
     return got == n && memcmp(buf, magic, n) == 0;
 }
 
-static int is_pickle_name(const char *p)
-{
-    return has_suffix(p, ".bin") || has_suffix(p, ".pt") || has_suffix(p, ".pth") || has_suffix(p, ".ckpt");
-}
-
-static elm_status pickle_error(const char *what)
-{
-    return elm_err(ELM_E_UNSUPPORTED,
-                   "%s is a pickle checkpoint; libelm never unpickles: convert it to safetensors "
-                   "(e.g. with transformers save_pretrained(safe_serialization=True))",
-                   what);
-}
-
 /* json-c setters that record an allocation failure once. */
 typedef struct jb {
     json_object *o;
@@ -108,49 +97,7 @@ static void put_int(jb *b, const char *k, int64_t v) { put(b, k, json_object_new
 static void put_bool(jb *b, const char *k, int v) { put(b, k, json_object_new_boolean(v != 0)); }
 static void put_double(jb *b, const char *k, double v) { put(b, k, json_object_new_double(v)); }
 
-/* "+"-joined distinct names, in first-seen order. */
-static void note_name(char *list, size_t cap, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; *p;) {
-        if (strncmp(p, name, n) == 0 && (p[n] == '+' || p[n] == '\0'))
-            return;
-        p = strchr(p, '+');
-        if (!p)
-            break;
-        p++;
-    }
-    size_t len = strlen(list);
-    snprintf(list + len, cap - len, "%s%s", len ? "+" : "", name);
-}
-
-static void shape_text(int ndim, const int64_t *shape, char *buf, size_t cap)
-{
-    size_t k = (size_t)snprintf(buf, cap, "[");
-    for (int i = 0; i < ndim && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (k < cap)
-        snprintf(buf + k, cap - k, "]");
-}
-
 /* ---- models ---- */
-
-static const char *const gguf_mod[ELM_MOD_COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
-                                                    "ffn_gate", "ffn_up", "ffn_down"};
-
-static void mod_shape(const elm_llama_config *c, int mod, int64_t *out, int64_t *in)
-{
-    int64_t qd = (int64_t)c->n_heads * c->head_dim, kvd = (int64_t)c->n_kv_heads * c->head_dim;
-    switch (mod) {
-    case ELM_MOD_Q: *out = qd; *in = c->n_embd; break;
-    case ELM_MOD_K:
-    case ELM_MOD_V: *out = kvd; *in = c->n_embd; break;
-    case ELM_MOD_O: *out = c->n_embd; *in = qd; break;
-    case ELM_MOD_GATE:
-    case ELM_MOD_UP: *out = c->n_ff; *in = c->n_embd; break;
-    default: *out = c->n_embd; *in = c->n_ff; break;
-    }
-}
 
 typedef struct tcheck {
     const elm_wsrc *w;
@@ -160,23 +107,14 @@ typedef struct tcheck {
     char dtypes[64];
 } tcheck;
 
-/* One tensor of the forward pass: present, shaped as the config says, of a
- * dtype the loader can use. */
-static elm_status want(tcheck *T, const char *name, int ndim, const int64_t *shape)
+/* One tensor of the forward pass (describe.h's walk): present, shaped as
+ * the config says, of a dtype the loader can use. */
+static elm_status want(void *ctx, const elm_wspec *w)
 {
-    const char *src = elm_wsrc_path(T->w);
+    tcheck *T = ctx;
+    const char *src = elm_wsrc_path(T->w), *name = w->name;
     elm_wtensor t;
-    if (!elm_wsrc_find(T->w, name, &t))
-        return elm_err(ELM_E_FORMAT, "%s: tensor '%s' is missing", src, name);
-    int same = t.ndim == ndim;
-    for (int i = 0; same && i < ndim; i++)
-        same = t.shape[i] == shape[i];
-    if (!same) {
-        char w[96], g[96];
-        shape_text(ndim, shape, w, sizeof w);
-        shape_text(t.ndim, t.shape, g, sizeof g);
-        return elm_err(ELM_E_FORMAT, "%s: tensor '%s' has shape %s, expected %s", src, name, g, w);
-    }
+    ELM_TRY(elm_wsrc_expect(T->w, name, w->ndim, w->shape, &t));
     if (T->gguf) {
         const char *tn = t.dtype;
         int ok = t.et_dt >= 0;
@@ -189,10 +127,10 @@ static elm_status want(tcheck *T, const char *name, int ndim, const int64_t *sha
         return elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16, BF16 or F64",
                        src, name, t.dtype);
     }
-    note_name(T->dtypes, sizeof T->dtypes, t.dtype);
+    elm_name_list_add(T->dtypes, sizeof T->dtypes, t.dtype);
     int64_t n = 1;
-    for (int i = 0; i < ndim; i++)
-        n *= shape[i];
+    for (int i = 0; i < w->ndim; i++)
+        n *= w->shape[i];
     T->n_params += n;
     T->n_checked++;
     return ELM_OK;
@@ -200,39 +138,8 @@ static elm_status want(tcheck *T, const char *name, int ndim, const int64_t *sha
 
 static elm_status check_tensors(tcheck *T, const elm_llama_config *c)
 {
-    int g = T->gguf;
-    char name[160];
-    int64_t emb[2] = {c->n_vocab, c->n_embd}, norm[1] = {c->n_embd};
-    ELM_TRY(want(T, g ? "token_embd.weight" : "model.embed_tokens.weight", 2, emb));
-    for (int l = 0; l < c->n_layers; l++) {
-        snprintf(name, sizeof name, g ? "blk.%d.attn_norm.weight" : "model.layers.%d.input_layernorm.weight", l);
-        ELM_TRY(want(T, name, 1, norm));
-        snprintf(name, sizeof name, g ? "blk.%d.ffn_norm.weight" : "model.layers.%d.post_attention_layernorm.weight", l);
-        ELM_TRY(want(T, name, 1, norm));
-        for (int mod = 0; mod < ELM_MOD_COUNT; mod++) {
-            int64_t s[2];
-            mod_shape(c, mod, &s[0], &s[1]);
-            if (g)
-                snprintf(name, sizeof name, "blk.%d.%s.weight", l, gguf_mod[mod]);
-            else
-                snprintf(name, sizeof name, "model.layers.%d.%s.%s.weight", l, elm_module_parent((elm_module)mod),
-                         elm_module_hf_name((elm_module)mod));
-            ELM_TRY(want(T, name, 2, s));
-        }
-        for (int mod = 0; c->qkv_bias && mod < 3; mod++) {
-            int64_t s[2];
-            mod_shape(c, mod, &s[0], &s[1]);
-            if (g)
-                snprintf(name, sizeof name, "blk.%d.%s.bias", l, gguf_mod[mod]);
-            else
-                snprintf(name, sizeof name, "model.layers.%d.self_attn.%s.bias", l, elm_module_hf_name((elm_module)mod));
-            ELM_TRY(want(T, name, 1, s));
-        }
-    }
-    ELM_TRY(want(T, g ? "output_norm.weight" : "model.norm.weight", 1, norm));
-    if (!c->tied_embeddings)
-        ELM_TRY(want(T, g ? "output.weight" : "lm_head.weight", 2, emb));
-    if (g) {
+    ELM_TRY(elm_model_each_weight(c, T->gguf, want, T));
+    if (T->gguf) {
         elm_wtensor t;
         if (elm_wsrc_find(T->w, "rope_freqs.weight", &t)) {
             int64_t n = 1;
@@ -312,25 +219,9 @@ static elm_status inspect_gguf_model(const char *path, jb *b)
 /* HF directory (or a safetensors file / index with config.json beside it). */
 static elm_status inspect_hf_model(const char *path, int is_dir, jb *b)
 {
-    char dir[PATH_CAP], ckpt[PATH_CAP], cfgp[PATH_CAP], p[PATH_CAP];
-    static const char *const pickles[] = {"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt",
-                                          "model.pth", "model.ckpt", "consolidated.00.pth"};
-    if (is_dir) {
-        snprintf(dir, sizeof dir, "%s", path);
-        if (!file_in(dir, "model.safetensors.index.json", ckpt, sizeof ckpt) &&
-            !file_in(dir, "model.safetensors", ckpt, sizeof ckpt)) {
-            for (size_t i = 0; i < sizeof pickles / sizeof pickles[0]; i++)
-                if (file_in(dir, pickles[i], p, sizeof p))
-                    return pickle_error(p);
-            return elm_err(ELM_E_IO, "%s: no model.safetensors or model.safetensors.index.json in the directory",
-                           dir);
-        }
-    } else {
-        dir_of(path, dir, sizeof dir);
-        snprintf(ckpt, sizeof ckpt, "%s", path);
-    }
-    if (!file_in(dir, "config.json", cfgp, sizeof cfgp))
-        return elm_err(ELM_E_IO, "%s: no config.json next to the weights (looked at %s)", path, cfgp);
+    char dir[PATH_CAP], ckpt[PATH_CAP], cfgp[PATH_CAP + 16], p[PATH_CAP];
+    ELM_TRY(elm_model_resolve_hf(path, is_dir, dir, sizeof dir, ckpt, sizeof ckpt));
+    snprintf(cfgp, sizeof cfgp, "%s/config.json", dir);
     elm_llama_config c;
     ELM_TRY(elm_llama_config_from_json(cfgp, &c));
     elm_wsrc *w = NULL;
@@ -362,7 +253,7 @@ static elm_status inspect_safetensors(const char *path, jb *b)
     uint64_t numel = 0, bytes = 0;
     for (size_t i = 0; i < elm_st_count(sf); i++) {
         const elm_st_tensor *t = elm_st_at(sf, i);
-        note_name(dtypes, sizeof dtypes, elm_st_dtype_name(t->dtype));
+        elm_name_list_add(dtypes, sizeof dtypes, elm_st_dtype_name(t->dtype));
         numel += t->numel;
         bytes += t->nbytes;
     }
@@ -386,7 +277,7 @@ static elm_status inspect_adapter(const char *dir, jb *b)
     if (!file_in(dir, "adapter_model.safetensors", wpath, sizeof wpath)) {
         char p[PATH_CAP];
         if (file_in(dir, "adapter_model.bin", p, sizeof p))
-            return pickle_error(p);
+            return elm_pickle_error(p);
         return elm_err(ELM_E_IO, "%s: no adapter_model.safetensors next to adapter_config.json", dir);
     }
     json_object *cfg = NULL;
@@ -463,7 +354,7 @@ static elm_status inspect_adapter(const char *dir, jb *b)
         int64_t rank_dim = t->ndim == 2 ? (c == 'A' ? t->shape[0] : t->shape[1]) : -1;
         if (rank_dim != r) {
             char s[96];
-            shape_text(t->ndim, t->shape, s, sizeof s);
+            elm_shape_text(t->ndim, t->shape, s, sizeof s);
             st = elm_err(ELM_E_FORMAT, "%s: tensor '%s' has shape %s; rank r=%lld (adapter_config.json) expects %s",
                          wpath, t->name, s, (long long)r, c == 'A' ? "[r, in]" : "[out, r]");
             break;
@@ -474,7 +365,7 @@ static elm_status inspect_adapter(const char *dir, jb *b)
         max_layer = layer > max_layer ? layer : max_layer;
         mods |= 1u << mod;
         n_params += (int64_t)t->numel;
-        note_name(dtypes, sizeof dtypes, elm_st_dtype_name(t->dtype));
+        elm_name_list_add(dtypes, sizeof dtypes, elm_st_dtype_name(t->dtype));
     }
     /* Every A has its B and the two agree with each other across layers. */
     int n_pairs = 0;
@@ -686,8 +577,8 @@ static elm_status dispatch(const char *path, const elm_config *cfg, jb *b)
         return elm_err(ELM_E_IO, "%s: not a regular file or directory", path);
     if (starts_with_bytes(path, "GGUF", 4) || has_suffix(path, ".gguf"))
         return inspect_gguf_model(path, b);
-    if (is_pickle_name(path))
-        return pickle_error(path);
+    if (elm_is_pickle_name(path))
+        return elm_pickle_error(path);
     const char *bn = base_name(path);
     if (has_suffix(path, ".safetensors") || has_suffix(path, ".safetensors.index.json")) {
         char dir[PATH_CAP];

@@ -1,6 +1,7 @@
 /* Opening a model: find its files, read the configuration, load and check
  * every weight, set up rotary frequencies; reference counting. */
 #include "model/model.h"
+#include "model/describe.h"
 #include "model/wsrc.h"
 
 #include "core/error.h"
@@ -20,8 +21,6 @@
 static const char *const hf_names[ELM_MOD_COUNT] = {"q_proj", "k_proj", "v_proj", "o_proj",
                                                     "gate_proj", "up_proj", "down_proj"};
 static const char *const short_names[ELM_MOD_COUNT] = {"q", "k", "v", "o", "gate", "up", "down"};
-static const char *const gguf_names[ELM_MOD_COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
-                                                      "ffn_gate", "ffn_up", "ffn_down"};
 
 const char *elm_module_hf_name(elm_module m) { return (unsigned)m < ELM_MOD_COUNT ? hf_names[m] : "?"; }
 const char *elm_module_short(elm_module m) { return (unsigned)m < ELM_MOD_COUNT ? short_names[m] : "?"; }
@@ -35,24 +34,9 @@ int elm_module_from_name(const char *name)
     return -1;
 }
 
-/* Output and input sizes of a projection. */
-static void module_shape(const elm_llama_config *c, int mod, int64_t *out, int64_t *in)
-{
-    int64_t qd = (int64_t)c->n_heads * c->head_dim, kvd = (int64_t)c->n_kv_heads * c->head_dim;
-    switch (mod) {
-    case ELM_MOD_Q: *out = qd; *in = c->n_embd; break;
-    case ELM_MOD_K:
-    case ELM_MOD_V: *out = kvd; *in = c->n_embd; break;
-    case ELM_MOD_O: *out = c->n_embd; *in = qd; break;
-    case ELM_MOD_GATE:
-    case ELM_MOD_UP: *out = c->n_ff; *in = c->n_embd; break;
-    default: *out = c->n_embd; *in = c->n_ff; break;
-    }
-}
-
 void elm_model_module_shape(const elm_model *m, elm_module mod, int64_t *out_features, int64_t *in_features)
 {
-    module_shape(&m->cfg, mod, out_features, in_features);
+    elm_module_shape(&m->cfg, mod, out_features, in_features);
 }
 
 /* ---- dtype / device ---- */
@@ -78,31 +62,6 @@ typedef struct loader {
     int n_zero_copy, n_loaded;
 } loader;
 
-static void note_dtype(loader *L, const char *dt)
-{
-    char *p = L->dtypes;
-    size_t n = strlen(dt);
-    while (*p) {
-        if (strncmp(p, dt, n) == 0 && (p[n] == '+' || p[n] == '\0'))
-            return;
-        p = strchr(p, '+');
-        if (!p)
-            break;
-        p++;
-    }
-    size_t len = strlen(L->dtypes);
-    snprintf(L->dtypes + len, sizeof L->dtypes - len, "%s%s", len ? "+" : "", dt);
-}
-
-static void shape_text(int ndim, const int64_t *shape, char *buf, size_t cap)
-{
-    size_t k = (size_t)snprintf(buf, cap, "[");
-    for (int i = 0; i < ndim && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (k < cap)
-        snprintf(buf + k, cap - k, "]");
-}
-
 static void release_free(void *p) { free(p); }
 static void release_wsrc(void *p) { elm_wsrc_unref(p); }
 
@@ -125,18 +84,8 @@ static elm_status load_tensor(loader *L, const char *name, int ndim, const int64
     const char *src = elm_wsrc_path(L->w);
     elm_wtensor t;
     *out = NULL;
-    if (!elm_wsrc_find(L->w, name, &t))
-        return elm_err(ELM_E_FORMAT, "%s: tensor '%s' is missing", src, name);
-    int same = t.ndim == ndim;
-    for (int i = 0; same && i < ndim; i++)
-        same = t.shape[i] == shape[i];
-    if (!same) {
-        char want[96], got[96];
-        shape_text(ndim, shape, want, sizeof want);
-        shape_text(t.ndim, t.shape, got, sizeof got);
-        return elm_err(ELM_E_FORMAT, "%s: tensor '%s' has shape %s, expected %s", src, name, got, want);
-    }
-    note_dtype(L, t.dtype);
+    ELM_TRY(elm_wsrc_expect(L->w, name, ndim, shape, &t));
+    elm_name_list_add(L->dtypes, sizeof L->dtypes, t.dtype);
     size_t n = 1;
     for (int i = 0; i < ndim; i++)
         n *= (size_t)shape[i];
@@ -200,67 +149,33 @@ static elm_status load_tensor(loader *L, const char *name, int ndim, const int64
 
 /* ---- the whole model ---- */
 
+/* Where each tensor of the walk (describe.h) goes. */
+static elm_status load_one(void *ctx, const elm_wspec *w)
+{
+    loader *L = ctx;
+    elm_model *m = L->m;
+    et_tensor **dst = NULL;
+    switch (w->role) {
+    case ELM_W_TOK_EMBD: dst = &m->tok_embd; break;
+    case ELM_W_ATTN_NORM: dst = &m->layers[w->layer].attn_norm; break;
+    case ELM_W_FFN_NORM: dst = &m->layers[w->layer].ffn_norm; break;
+    case ELM_W_PROJ: dst = &m->layers[w->layer].w[w->mod]; break;
+    case ELM_W_BIAS: dst = &m->layers[w->layer].bias[w->mod]; break;
+    case ELM_W_NORM: dst = &m->norm; break;
+    case ELM_W_LM_HEAD: dst = &m->lm_head; break;
+    }
+    return load_tensor(L, w->name, w->ndim, w->shape, w->unpermute_heads, dst);
+}
+
 static elm_status load_weights(loader *L)
 {
     elm_model *m = L->m;
-    const elm_llama_config *c = &m->cfg;
-    int g = m->from_gguf;
-    char name[160];
-    int64_t E = c->n_embd, V = c->n_vocab;
-    int64_t emb_shape[2] = {V, E}, norm_shape[1] = {E};
-
-    ELM_TRY(load_tensor(L, g ? "token_embd.weight" : "model.embed_tokens.weight", 2, emb_shape, 0,
-                        &m->tok_embd));
-    m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
+    m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
     if (!m->layers)
         return elm_err(ELM_E_NOMEM, "%s: out of memory", m->path);
-    int llama_arch = strcmp(c->architecture, "Qwen2ForCausalLM") != 0;
-    for (int l = 0; l < c->n_layers; l++) {
-        elm_layer_weights *W = &m->layers[l];
-        snprintf(name, sizeof name, g ? "blk.%d.attn_norm.weight" : "model.layers.%d.input_layernorm.weight", l);
-        ELM_TRY(load_tensor(L, name, 1, norm_shape, 0, &W->attn_norm));
-        snprintf(name, sizeof name, g ? "blk.%d.ffn_norm.weight" : "model.layers.%d.post_attention_layernorm.weight", l);
-        ELM_TRY(load_tensor(L, name, 1, norm_shape, 0, &W->ffn_norm));
-        for (int mod = 0; mod < ELM_MOD_COUNT; mod++) {
-            int64_t shape[2];
-            module_shape(c, mod, &shape[0], &shape[1]);
-            int64_t unperm = 0;
-            if (g) {
-                snprintf(name, sizeof name, "blk.%d.%s.weight", l, gguf_names[mod]);
-                if (llama_arch && mod == ELM_MOD_Q)
-                    unperm = c->n_heads;
-                if (llama_arch && mod == ELM_MOD_K)
-                    unperm = c->n_kv_heads;
-            } else {
-                snprintf(name, sizeof name, "model.layers.%d.%s.%s.weight", l,
-                         elm_module_parent((elm_module)mod), hf_names[mod]);
-            }
-            ELM_TRY(load_tensor(L, name, 2, shape, unperm, &W->w[mod]));
-        }
-        if (c->qkv_bias) {
-            for (int mod = 0; mod < 3; mod++) {
-                int64_t shape[2];
-                module_shape(c, mod, &shape[0], &shape[1]);
-                int64_t unperm = 0;
-                if (g) {
-                    snprintf(name, sizeof name, "blk.%d.%s.bias", l, gguf_names[mod]);
-                    if (llama_arch && mod == ELM_MOD_Q)
-                        unperm = c->n_heads;
-                    if (llama_arch && mod == ELM_MOD_K)
-                        unperm = c->n_kv_heads;
-                } else {
-                    snprintf(name, sizeof name, "model.layers.%d.self_attn.%s.bias", l, hf_names[mod]);
-                }
-                ELM_TRY(load_tensor(L, name, 1, shape, unperm, &W->bias[mod]));
-            }
-        }
-    }
-    ELM_TRY(load_tensor(L, g ? "output_norm.weight" : "model.norm.weight", 1, norm_shape, 0, &m->norm));
-    if (c->tied_embeddings) {
+    ELM_TRY(elm_model_each_weight(&m->cfg, m->from_gguf, load_one, L));
+    if (m->cfg.tied_embeddings)
         m->lm_head = m->tok_embd;
-    } else {
-        ELM_TRY(load_tensor(L, g ? "output.weight" : "lm_head.weight", 2, emb_shape, 0, &m->lm_head));
-    }
     return ELM_OK;
 }
 
@@ -268,29 +183,6 @@ static int has_suffix(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
-static int exists(const char *dir, const char *name)
-{
-    char p[8192];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return access(p, F_OK) == 0;
-}
-
-static elm_status pickle_error(const char *what)
-{
-    return elm_err(ELM_E_UNSUPPORTED,
-                   "%s is a pickle checkpoint; libelm never unpickles: convert it to safetensors "
-                   "(e.g. with transformers save_pretrained(safe_serialization=True))",
-                   what);
-}
-
-static const char *const pickle_names[] = {"pytorch_model.bin", "pytorch_model.bin.index.json",
-                                           "model.pt", "model.pth", "model.ckpt", "consolidated.00.pth"};
-
-static int is_pickle_name(const char *p)
-{
-    return has_suffix(p, ".bin") || has_suffix(p, ".pt") || has_suffix(p, ".pth") || has_suffix(p, ".ckpt");
 }
 
 static int is_gguf_file(const char *path)
@@ -302,40 +194,6 @@ static int is_gguf_file(const char *path)
     size_t n = fread(magic, 1, 4, f);
     fclose(f);
     return n == 4 && memcmp(magic, "GGUF", 4) == 0;
-}
-
-/* Find config.json and the checkpoint for an HF directory or file. */
-static elm_status resolve_hf(const char *path, int is_dir, char *dir, size_t dcap, char *ckpt, size_t ccap)
-{
-    if (is_dir) {
-        snprintf(dir, dcap, "%s", path);
-        if (exists(dir, "model.safetensors.index.json"))
-            snprintf(ckpt, ccap, "%s/model.safetensors.index.json", dir);
-        else if (exists(dir, "model.safetensors"))
-            snprintf(ckpt, ccap, "%s/model.safetensors", dir);
-        else {
-            for (size_t i = 0; i < sizeof pickle_names / sizeof pickle_names[0]; i++)
-                if (exists(dir, pickle_names[i])) {
-                    char p[8192];
-                    snprintf(p, sizeof p, "%s/%s", dir, pickle_names[i]);
-                    return pickle_error(p);
-                }
-            return elm_err(ELM_E_IO, "%s: no model.safetensors or model.safetensors.index.json in the directory",
-                           dir);
-        }
-    } else {
-        const char *slash = strrchr(path, '/');
-        if (slash)
-            snprintf(dir, dcap, "%.*s", (int)(slash - path), path);
-        else
-            snprintf(dir, dcap, ".");
-        snprintf(ckpt, ccap, "%s", path);
-    }
-    char cfg[8192];
-    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-    if (access(cfg, F_OK) != 0)
-        return elm_err(ELM_E_IO, "%s: no config.json next to the weights (looked at %s)", path, cfg);
-    return ELM_OK;
 }
 
 elm_status elm_model_load_tokenizer(elm_model *m, const elm_config *cfg); /* model_tok.c */
@@ -367,8 +225,8 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
     if (stat(path, &sb) != 0)
         return elm_err(ELM_E_IO, "%s: %s", path, errno == ENOENT ? "no such file or directory" : strerror(errno));
     int is_dir = S_ISDIR(sb.st_mode);
-    if (!is_dir && is_pickle_name(path) && !is_gguf_file(path))
-        return pickle_error(path);
+    if (!is_dir && elm_is_pickle_name(path) && !is_gguf_file(path))
+        return elm_pickle_error(path);
 
     et_device dev = {0, 0};
     et_dtype dt = ET_F32;
@@ -406,7 +264,7 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
             st = elm_wsrc_gguf_config(w, &m->cfg);
     } else {
         char dir[4096], ckpt[8192], cfgpath[8192];
-        st = resolve_hf(path, is_dir, dir, sizeof dir, ckpt, sizeof ckpt);
+        st = elm_model_resolve_hf(path, is_dir, dir, sizeof dir, ckpt, sizeof ckpt);
         if (st == ELM_OK) {
             snprintf(cfgpath, sizeof cfgpath, "%s/config.json", dir);
             st = elm_llama_config_from_json(cfgpath, &m->cfg);
