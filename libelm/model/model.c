@@ -239,6 +239,9 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
      * starts at one thread here. */
     ELM_TRY(elm_config_get_int(cfg, "runtime.threads", &threads));
     ELM_TRY(et_set_num_threads((int)threads));
+    int64_t cache_mb = 0;
+    ELM_TRY(elm_config_get_int(cfg, "runtime.cpu_cache_mb", &cache_mb));
+    ELM_TRY(et_set_cpu_cache((size_t)cache_mb << 20));
 
     elm_model *m = calloc(1, sizeof *m);
     if (!m)

@@ -57,6 +57,15 @@ int et_cuda_available(void);
 int et_cuda_device_count(void);
 elm_status et_set_num_threads(int n);         /* n <= 0: CPUs in this process's affinity mask */
 int et_get_num_threads(void);
+/* Caching of large CPU tensor blocks (shim_alloc.cpp): freed blocks of at
+ * least 256 KiB are kept, up to `bytes` in all, for the next request of
+ * their size class instead of going back to the system (0: no caching). */
+elm_status et_set_cpu_cache(size_t bytes);
+typedef struct et_cpu_cache_info {
+    size_t budget, cached, mapped; /* bytes: the limit, held free, ours in all */
+    uint64_t hits, misses;         /* requests served from the cache / not */
+} et_cpu_cache_info;
+void et_cpu_cache_stats(et_cpu_cache_info *out);
 int et_cpu_has_bf16(void);                    /* AMX-BF16 or AVX512-BF16 present */
 void et_manual_seed(uint64_t seed);           /* global CPU (and CUDA) generator */
 void et_synchronize(et_device dev);

@@ -791,6 +791,78 @@ START_TEST(test_misc_ops)
 }
 END_TEST
 
+/* The large-block cache (shim_alloc.cpp): a freed block of >= 256 KiB is
+ * kept and handed out again for a request of its size class or up to half
+ * its size, contents are not shared between tensors, oneDNN's raw
+ * allocations (bf16 matmul scratch) pass through, and budget 0 empties it. */
+START_TEST(test_cpu_cache)
+{
+    ck_assert_elm_ok(et_set_cpu_cache((size_t)8 << 20));
+    et_cpu_cache_info a, b;
+    const int64_t n = 300000; /* 1.2 MB of floats */
+    float *host = malloc((size_t)n * sizeof(float)), *back = malloc((size_t)n * sizeof(float));
+    ck_assert(host && back);
+    for (int64_t i = 0; i < n; i++)
+        host[i] = (float)i;
+
+    et_scope *s = et_scope_new();
+    ck_assert(et_from_data(s, host, ET_F32, 1, &n) != NULL);
+    et_scope_free(s); /* its block goes to the cache */
+    et_cpu_cache_stats(&a);
+    ck_assert_uint_ge(a.cached, (size_t)n * sizeof(float));
+    ck_assert_uint_le(a.cached, a.budget);
+
+    for (int64_t i = 0; i < n; i++)
+        host[i] = (float)(n - i);
+    s = et_scope_new();
+    et_tensor *t = et_from_data(s, host, ET_F32, 1, &n); /* same class: from the cache */
+    et_cpu_cache_stats(&b);
+    ck_assert_uint_eq(b.hits, a.hits + 1);
+    ck_assert_uint_lt(b.cached, a.cached);
+    ck_assert_elm_ok(et_to_host(t, back, ET_F32, (size_t)n * sizeof(float)));
+    ck_assert(memcmp(host, back, (size_t)n * sizeof(float)) == 0);
+    et_scope_free(s);
+
+    /* a smaller request (0.8 MB) reuses the 1.2 MB block */
+    int64_t m = 200000;
+    et_cpu_cache_stats(&a);
+    s = et_scope_new();
+    t = et_full(s, 3.0, ET_F32, 1, &m, CPU);
+    et_cpu_cache_stats(&b);
+    ck_assert_uint_eq(b.hits, a.hits + 1);
+    double v = 0;
+    ck_assert_elm_ok(et_item(et_sum_all(s, t), &v));
+    ck_assert(v == 3.0 * (double)m);
+    et_scope_free(s);
+
+    /* bf16 matmul (oneDNN; raw allocations through the same allocator) */
+    s = et_scope_new();
+    int64_t sa[2] = {256, 512}, sb[2] = {512, 512};
+    et_tensor *x = et_to(s, et_full(s, 0.5, ET_F32, 2, sa, CPU), ET_BF16);
+    et_tensor *w = et_to(s, et_full(s, 0.25, ET_F32, 2, sb, CPU), ET_BF16);
+    for (int rep = 0; rep < 3; rep++) {
+        et_tensor *y = et_matmul(s, x, w);
+        ck_assert_elm_ok(et_item(et_sum_all(s, et_to(s, y, ET_F32)), &v));
+        ck_assert_msg(fabs(v - 256.0 * 512 * 64.0) < 1e-3, "sum %g", v);
+    }
+    ck_assert_elm_ok(et_scope_check(s));
+    et_scope_free(s);
+
+    /* budget 0: emptied, and freed blocks are not kept */
+    ck_assert_elm_ok(et_set_cpu_cache(0));
+    et_cpu_cache_stats(&a);
+    ck_assert_uint_eq(a.cached, 0);
+    s = et_scope_new();
+    ck_assert(et_from_data(s, host, ET_F32, 1, &n) != NULL);
+    et_scope_free(s);
+    et_cpu_cache_stats(&b);
+    ck_assert_uint_eq(b.cached, 0);
+    ck_assert_uint_eq(b.mapped, 0);
+    free(host);
+    free(back);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tensor");
@@ -812,6 +884,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_rng_state);
     tcase_add_test(tc, test_bf16_roundtrip);
     tcase_add_test(tc, test_misc_ops);
+    tcase_add_test(tc, test_cpu_cache);
     suite_add_tcase(s, tc);
     return s;
 }
