@@ -154,6 +154,22 @@ int elm_objective_dense_target = 0;
 int elm_objective_batch_frozen = 1;
 int elm_objective_chunk_rows = 64;
 int elm_objective_chunk_loss = 1;
+int elm_objective_share_trunk = 1;
+long elm_objective_trunk_passes = 0;
+
+/* The decoder layer whose input a trained pass may take from a frozen pass
+ * over the same ids: the first layer with LoRA (layers below it compute
+ * the same in both); 0 when nothing is shared. */
+static int trunk_layer(const elm_erase *e)
+{
+    if (!elm_objective_share_trunk)
+        return 0;
+    for (int l = 0; l < e->lora->n_layers; l++)
+        for (int mod = 0; mod < ELM_MOD_COUNT; mod++)
+            if (ELM_LORA_A(e->lora, l, mod))
+                return l;
+    return 0;
+}
 
 /* Hidden states after the final norm (compute dtype) of the frozen base
  * model for nseq sequences, gradients off; out[i] = [1, T, E] for sequence
@@ -161,14 +177,21 @@ int elm_objective_chunk_loss = 1;
  * one forward of the sequences right-padded to the longest, with an
  * attention mask (a real position never attends to a later one, so the
  * padding changes nothing but the kernels' blocking). The tensors belong
- * to sc. */
+ * to sc.
+ * trunk (may be NULL): also the input of layer trunk_layer(e) for seq[0]
+ * ([1, T_0, E]; NULL when that is 0), for the trained pass over the same
+ * ids. */
 static elm_status frozen_hidden(elm_erase *e, et_scope *sc, const ids_buf *const *seq, int nseq, int batch,
-                                et_tensor **out)
+                                et_tensor **out, et_tensor **trunk)
 {
     elm_forward_opts fo;
     memset(&fo, 0, sizeof fo);
     fo.hidden_layer = -1;
     fo.no_logits = 1;
+    et_tensor *th = NULL;
+    const int tl = trunk ? trunk_layer(e) : 0;
+    if (trunk)
+        *trunk = NULL;
     e->lora->training = 0;
     int prev = et_set_grad_enabled(0);
     elm_status st = ELM_OK;
@@ -178,9 +201,13 @@ static elm_status frozen_hidden(elm_erase *e, et_scope *sc, const ids_buf *const
             et_tensor *t = et_to(sc, et_from_data(sc, seq[i]->v, ET_I32, 2, shape), ET_I64);
             if (t && e->m->device.kind != 0)
                 t = et_to_device(sc, t, e->m->device);
+            fo.hidden_layer = i == 0 && tl > 0 ? tl - 1 : -1;
+            fo.hidden_out = i == 0 && tl > 0 ? &th : NULL;
             out[i] = t ? elm_model_forward(e->m, sc, t, &fo) : NULL;
             st = et_scope_check(sc);
         }
+        if (st == ELM_OK && tl > 0)
+            *trunk = th;
     } else {
         size_t T = 0;
         int pad = 0;
@@ -203,9 +230,14 @@ static elm_status frozen_hidden(elm_erase *e, et_scope *sc, const ids_buf *const
             if (it && e->m->device.kind != 0)
                 it = et_to_device(sc, it, e->m->device);
             fo.attn_mask = mt;
+            fo.hidden_layer = tl > 0 ? tl - 1 : -1;
+            fo.hidden_out = tl > 0 ? &th : NULL;
             et_tensor *h = it && (mt || !pad) ? elm_model_forward(e->m, sc, it, &fo) : NULL;
             for (int i = 0; i < nseq; i++)
                 out[i] = h ? et_narrow(sc, h, 0, i, 1) : NULL;
+            /* right padding: seq[0]'s own positions are as if run alone */
+            if (h && tl > 0)
+                *trunk = et_contiguous(sc, et_narrow(sc, et_narrow(sc, th, 0, 0, 1), 1, 0, (int64_t)seq[0]->n));
             st = et_scope_check(sc);
         }
         free(ids);
@@ -283,8 +315,9 @@ static int64_t chunk_rows(void)
  * are 0) and *idx their vocabulary ids [N, k] (I64, in torch.topk's order).
  * Dense: *q = q [N, V] (float64), *idx = NULL. */
 static elm_status erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, const ids_buf *ex,
-                               const ids_buf *nv, et_tensor **q_out, et_tensor **idx_out)
+                               const ids_buf *nv, et_tensor **q_out, et_tensor **idx_out, et_tensor **trunk)
 {
+    *trunk = NULL;
     const elm_erase_opts *o = &e->o;
     const int64_t N = (int64_t)x->n, V = e->m->cfg.n_vocab;
     const int topk = o->top_k > 0 && o->top_k < V;
@@ -307,7 +340,12 @@ static elm_status erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, con
         st = g ? et_normal_(g, 0.0, 1.0) : et_scope_check(fs);
     } else if (st == ELM_OK) {
         const ids_buf *seq[3] = {x, ex, nv};
-        st = frozen_hidden(e, fs, seq, 3, elm_objective_batch_frozen, h);
+        et_tensor *th = NULL;
+        st = frozen_hidden(e, fs, seq, 3, elm_objective_batch_frozen, h, &th);
+        if (st == ELM_OK && th) {
+            *trunk = et_share(sc, th);
+            st = et_scope_check(sc);
+        }
         int64_t one[1] = {1};
         tau = et_full(fs, o->tau, ET_F64, 1, one, e->m->device);
         if (o->eta_ramp)
@@ -480,7 +518,7 @@ static et_tensor *row_losses(et_scope *sc, const row_target *L, et_tensor *lt, i
 
 /* Final hidden state [1, n, E] (compute dtype, after the final norm) of the
  * adapted model (dropout on) over ids, with autograd. */
-static et_tensor *trained_hidden(elm_erase *e, et_scope *sc, const int32_t *ids, size_t n)
+static et_tensor *trained_hidden(elm_erase *e, et_scope *sc, const int32_t *ids, size_t n, const et_tensor *trunk)
 {
     int64_t shape[2] = {1, (int64_t)n};
     et_tensor *t = et_to(sc, et_from_data(sc, ids, ET_I32, 2, shape), ET_I64);
@@ -493,6 +531,11 @@ static et_tensor *trained_hidden(elm_erase *e, et_scope *sc, const int32_t *ids,
     fo.hidden_layer = -1;
     fo.no_logits = 1;
     fo.lora = e->lora;
+    if (trunk) {
+        fo.hidden_in = trunk;
+        fo.start_layer = trunk_layer(e);
+        elm_objective_trunk_passes++;
+    }
     e->lora->training = 1;
     int prev = et_set_grad_enabled(1);
     et_tensor *h = elm_model_forward(e->m, sc, t, &fo);
@@ -513,12 +556,12 @@ static et_tensor *trained_hidden(elm_erase *e, et_scope *sc, const int32_t *ids,
  * same grad / N); the value is the mean of the same per-row losses. A
  * chunk with a non-finite loss stops the back-propagation; the value is
  * then not finite and the step refused, as with the whole logits. */
-static elm_status trained_loss_chunked(elm_erase *e, et_scope *sc, const ids_buf *ids, int64_t r0, int64_t N,
-                                       const row_target *L, double add, double lambda, const char *term,
-                                       double *value)
+static elm_status trained_loss_chunked(elm_erase *e, et_scope *sc, const ids_buf *ids, const et_tensor *trunk,
+                                       int64_t r0, int64_t N, const row_target *L, double add, double lambda,
+                                       const char *term, double *value)
 {
     *value = NAN;
-    et_tensor *h = trained_hidden(e, sc, ids->v, ids->n);
+    et_tensor *h = trained_hidden(e, sc, ids->v, ids->n, trunk);
     et_tensor *hd = et_detach(sc, h);
     int64_t one[1] = {1};
     et_tensor *nt = et_full(sc, (double)N, ET_F32, 1, one, e->m->device);
@@ -607,11 +650,11 @@ static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_m
         if (st == ELM_OK && (ex.n < xi.n || nv.n < xi.n))
             st = elm_err(ELM_E_INTERNAL, "erase: prefixed text shorter than the text (%zu/%zu < %zu tokens)",
                          ex.n, nv.n, xi.n);
-        et_tensor *q = NULL, *idx = NULL;
+        et_tensor *q = NULL, *idx = NULL, *trunk = NULL;
         if (st == ELM_OK) {
             /* the frozen passes live and die inside erase_target */
             int prev = et_set_grad_enabled(0);
-            st = erase_target(e, sc, &xi, &ex, &nv, &q, &idx);
+            st = erase_target(e, sc, &xi, &ex, &nv, &q, &idx, &trunk);
             et_set_grad_enabled(prev);
             release_freed();
         }
@@ -630,7 +673,7 @@ static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_m
                 }
             }
             if (st == ELM_OK)
-                st = trained_loss_chunked(e, sc, &xi, 0, (int64_t)xi.n, &L, add, o->lam_erase, "erase",
+                st = trained_loss_chunked(e, sc, &xi, trunk, 0, (int64_t)xi.n, &L, add, o->lam_erase, "erase",
                                           &r->erase);
         } else if (st == ELM_OK) {
             et_tensor *lt = logits_of(e, sc, xi.v, xi.n, 1);
@@ -654,9 +697,10 @@ static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_m
 /* Retain targets from the frozen model, in chunks of rows: hard labels
  * argmax logits_P [N] (I64; no softmax needed), or soft q = softmax(logits_P)
  * [N, V] (fp32). Only the result is left in sc. */
-static elm_status retain_target(elm_erase *e, et_scope *sc, const ids_buf *ids, et_tensor **out)
+static elm_status retain_target(elm_erase *e, et_scope *sc, const ids_buf *ids, et_tensor **out, et_tensor **trunk)
 {
     *out = NULL;
+    *trunk = NULL;
     et_scope *fs = et_scope_new();
     if (!fs)
         return elm_err(ELM_E_NOMEM, "erase: out of memory");
@@ -666,7 +710,12 @@ static elm_status retain_target(elm_erase *e, et_scope *sc, const ids_buf *ids, 
     int prev = et_set_grad_enabled(0);
     if (st == ELM_OK) {
         const ids_buf *seq[1] = {ids};
-        st = frozen_hidden(e, fs, seq, 1, 0, &h);
+        et_tensor *th = NULL;
+        st = frozen_hidden(e, fs, seq, 1, 0, &h, &th);
+        if (st == ELM_OK && th) {
+            *trunk = et_share(sc, th);
+            st = et_scope_check(sc);
+        }
     }
     for (int64_t c = 0; st == ELM_OK && c < nch; c++) {
         const int64_t c0 = c * C, len = N - c0 < C ? N - c0 : C;
@@ -702,12 +751,12 @@ static elm_status retain_term(elm_erase *e, et_scope *sc, int g, elm_micro_resul
         ids_cut(&ids, (size_t)e->o.max_tokens);
     elm_status st = ELM_OK;
     if (ids.n > 0) {
-        et_tensor *tgt = NULL;
-        st = retain_target(e, sc, &ids, &tgt);
+        et_tensor *tgt = NULL, *trunk = NULL;
+        st = retain_target(e, sc, &ids, &tgt, &trunk);
         release_freed();
         if (st == ELM_OK && elm_objective_chunk_loss) {
             row_target L = {e->o.retain_soft ? ROWS_SOFT : ROWS_CE, tgt, tgt, NULL};
-            st = trained_loss_chunked(e, sc, &ids, 0, (int64_t)ids.n, &L, 0, e->o.lam_retain, "retain",
+            st = trained_loss_chunked(e, sc, &ids, trunk, 0, (int64_t)ids.n, &L, 0, e->o.lam_retain, "retain",
                                       &r->retain);
         } else if (st == ELM_OK) {
             et_tensor *lt = logits_of(e, sc, ids.v, ids.n, 1);
@@ -731,7 +780,7 @@ static elm_status nll_term(elm_erase *e, et_scope *sc, const ids_buf *ids, size_
     if (elm_objective_chunk_loss) {
         row_target L = {ROWS_CE, i64_tensor(e, sc, ids->v + from, ids->n - from), NULL, NULL};
         ELM_TRY(et_scope_check(sc));
-        return trained_loss_chunked(e, sc, ids, (int64_t)from - 1, (int64_t)(ids->n - from), &L, 0, lambda, term,
+        return trained_loss_chunked(e, sc, ids, NULL, (int64_t)from - 1, (int64_t)(ids->n - from), &L, 0, lambda, term,
                                     value);
     }
     et_tensor *lt = logits_of(e, sc, ids->v, ids->n, 1);

@@ -22,5 +22,13 @@ extern int elm_objective_chunk_rows;
  * never exist whole. Same loss (mean over all rows) and gradients. 0: the
  * whole [T, V] logits and one backward of the loss. */
 extern int elm_objective_chunk_loss;
+/* 1 (default): with chunk_loss, the erase and retain trained passes start
+ * at the first LoRA layer from the input of that layer computed by their
+ * frozen pass over the same ids (the layers below have no adapter, so they
+ * compute the same): those layers run once instead of twice. 0: every
+ * trained pass runs all layers. */
+extern int elm_objective_share_trunk;
+/* Trained passes that started from a shared trunk so far (for tests). */
+extern long elm_objective_trunk_passes;
 
 #endif

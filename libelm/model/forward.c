@@ -161,6 +161,15 @@ et_tensor *elm_model_forward(elm_model *m, et_scope *s, const et_tensor *ids,
     }
     const elm_llama_config *cf = &m->cfg;
     int64_t B = et_size(ids, 0), T = et_size(ids, 1);
+    if (opts->hidden_in &&
+        (opts->cache || opts->start_layer < 0 || opts->start_layer > cf->n_layers || et_ndim(opts->hidden_in) != 3 ||
+         et_size(opts->hidden_in, 0) != B || et_size(opts->hidden_in, 1) != T ||
+         et_size(opts->hidden_in, 2) != cf->n_embd)) {
+        elm_err(ELM_E_INVALID, "elm_model_forward: hidden_in must be [B, T, %d] for ids [B, T], start_layer 0..%d, "
+                "and no cache", cf->n_embd, cf->n_layers);
+        return NULL;
+    }
+    const int first = opts->hidden_in ? opts->start_layer : 0;
     elm_kv_cache *cache = opts->cache;
     int64_t off = cache ? cache->len : 0, S = off + T;
     const elm_lora *lora = opts->lora ? opts->lora : (opts->use_attached ? m->adapter : NULL);
@@ -270,8 +279,13 @@ et_tensor *elm_model_forward(elm_model *m, et_scope *s, const et_tensor *ids,
         c.new_v = new_v;
     }
 
-    et_tensor *ids_d = m->device.kind != 0 ? et_to_device(s, ids, m->device) : (et_tensor *)ids;
-    et_tensor *x = et_embedding(s, m->tok_embd, ids_d);
+    et_tensor *x = NULL;
+    if (opts->hidden_in)
+        x = (et_tensor *)opts->hidden_in;
+    else {
+        et_tensor *ids_d = m->device.kind != 0 ? et_to_device(s, ids, m->device) : (et_tensor *)ids;
+        x = et_embedding(s, m->tok_embd, ids_d);
+    }
 
     /* Every layer's temporaries go in a scope of their own, freed as soon as
      * the layer is done. With autograd the graph still holds what backward
@@ -282,7 +296,7 @@ et_tensor *elm_model_forward(elm_model *m, et_scope *s, const et_tensor *ids,
     int per_layer = 1;
     et_scope *carry = NULL;
     et_scope *new_cache_scope = cache ? et_scope_new() : NULL;
-    for (int l = 0; x && l < cf->n_layers; l++) {
+    for (int l = first; x && l < cf->n_layers; l++) {
         et_tensor *y = NULL;
         et_scope *ls = per_layer ? et_scope_new() : NULL;
         if (ls) {

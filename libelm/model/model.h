@@ -125,6 +125,8 @@ typedef struct elm_forward_opts {
     et_tensor **hidden_out;        /* ... here ([B, T, embd]) */
     int last_only;                 /* logits of the last position only: [B, 1, V] */
     int no_logits;                 /* stop after the final norm; return hidden [B,T,embd] */
+    const et_tensor *hidden_in;    /* non-NULL: the input of decoder layer start_layer ([B, T, embd], */
+    int start_layer;               /* e.g. a frozen pass's hidden_out); layers below are not run. No cache. */
 } elm_forward_opts;
 
 /* ids [B, T] I64 on any device. Returns logits [B, T, V] in fp32 (or

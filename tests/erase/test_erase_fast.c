@@ -181,6 +181,43 @@ CHUNK_CASE(loss_chunks_kl_dense, "erase.loss", "kl", "erase.top_k", "0", "erase.
            "erase.lambda_retain", "0.5", "erase.lambda_consistency", "2")
 CHUNK_CASE(loss_chunks_hard, "erase.loss", "hard", "erase.lambda_erase", "0.7")
 
+/* The erase and retain trained passes starting at the first LoRA layer
+ * (4) from their frozen pass's input of that layer (the erase one cut from
+ * the right-padded [3, T] batch) against running all layers
+ * (elm_objective_share_trunk), same tolerances. */
+static void shared_vs_full(const char *what, int expect_shared, const char *const *kv)
+{
+    run_out shared, full;
+    elm_objective_share_trunk = 1;
+    long n0 = elm_objective_trunk_passes;
+    run(kv, 0, 1, 7, &shared);
+    long used = elm_objective_trunk_passes - n0;
+    elm_objective_share_trunk = 0;
+    run(kv, 0, 1, 7, &full);
+    ck_assert_int_eq(elm_objective_trunk_passes - n0, used); /* none when off */
+    elm_objective_share_trunk = 1;
+    /* every micro-step's erase and retain pass, unless LoRA starts at layer 0 */
+    if (expect_shared)
+        ck_assert_int_eq(used, 2 * NMICRO);
+    else
+        ck_assert_int_eq(used, 0);
+    compare(what, &shared, &full);
+    free(shared.w);
+    free(full.w);
+}
+
+#define TRUNK_CASE(name, shared, ...)                                                         \
+    START_TEST(name)                                                                    \
+    {                                                                                   \
+        static const char *const kv[] = {__VA_ARGS__, NULL};                            \
+        shared_vs_full(#name, shared, kv);                                              \
+    }                                                                                   \
+    END_TEST
+
+TRUNK_CASE(trunk_soft_ce_dropout, 1, "erase.loss", "soft_ce", "lora.dropout", "0.05")
+TRUNK_CASE(trunk_separate_soft_retain, 1, "erase.alignment", "separate", "erase.retain_loss", "soft")
+TRUNK_CASE(trunk_all_layers, 0, "lora.layers", "all", "erase.loss", "kl")
+
 /* One libtorch thread in every test. Set in each forked test, not in main():
  * a pool made in Check's parent is abandoned (leaked) by libtorch in every
  * forked child, which LeakSanitizer then reports. */
@@ -208,6 +245,13 @@ static Suite *suite(void)
     tcase_add_test(t, loss_chunks_soft_ce);
     tcase_add_test(t, loss_chunks_kl_dense);
     tcase_add_test(t, loss_chunks_hard);
+    suite_add_tcase(s, t);
+    t = tcase_create("share_trunk");
+    tcase_add_checked_fixture(t, one_thread, NULL);
+    tcase_set_timeout(t, 900);
+    tcase_add_test(t, trunk_soft_ce_dropout);
+    tcase_add_test(t, trunk_separate_soft_retain);
+    tcase_add_test(t, trunk_all_layers);
     suite_add_tcase(s, t);
     return s;
 }
