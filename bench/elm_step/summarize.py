@@ -84,6 +84,10 @@ def main():
     la = [r["load1"] for r in rows if r["kind"] == "loadavg"]
     if la:
         print(f"\nLoad average (1 min) at start/end of the run: {la}")
+    for r in rows:
+        if r["kind"] == "env":
+            print(f"Environment: OMP_WAIT_POLICY={r['OMP_WAIT_POLICY'] or '(unset: libgomp default)'}, "
+                  f"GOMP_SPINCOUNT={r['GOMP_SPINCOUNT'] or '(unset)'}, {r['nproc']} CPUs")
 
 
 if __name__ == "__main__":
