@@ -152,7 +152,7 @@ static elm_status prefixed_ids(elm_erase *e, const char *prefix, const char *x, 
 
 int elm_objective_dense_target = 0;
 int elm_objective_batch_frozen = 1;
-int elm_objective_chunk_rows = 64;
+int elm_objective_chunk_rows = 32;
 int elm_objective_chunk_loss = 1;
 int elm_objective_share_trunk = 1;
 long elm_objective_trunk_passes = 0;
@@ -305,7 +305,7 @@ static void release_freed(void)
 
 static int64_t chunk_rows(void)
 {
-    return elm_objective_chunk_rows > 0 ? elm_objective_chunk_rows : 64;
+    return elm_objective_chunk_rows > 0 ? elm_objective_chunk_rows : 32;
 }
 
 /* The erase target for x, built in chunks of rows in scopes of its own; only

@@ -11,7 +11,7 @@ extern int elm_objective_dense_target;
 /* 1 (default): the three frozen passes of the erase target (x, expert,
  * novice) run as one right-padded batch; 0: three separate passes. */
 extern int elm_objective_batch_frozen;
-/* Rows of the vocabulary-sized frozen work done at a time (default 64);
+/* Rows of the vocabulary-sized frozen work done at a time (default 32);
  * also the rows of a trained pass's lm_head + loss with chunk_loss. */
 extern int elm_objective_chunk_rows;
 /* 1 (default): a trained pass (erase, retain, consistency, train) runs its

@@ -99,7 +99,7 @@ static void run(const char *const *kv, int dense, int batch, int chunk, run_out 
     elm_config_free(cfg);
     elm_objective_dense_target = 0;
     elm_objective_batch_frozen = 1;
-    elm_objective_chunk_rows = 64;
+    elm_objective_chunk_rows = 32;
 }
 
 static void compare(const char *what, const run_out *a, const run_out *b)
