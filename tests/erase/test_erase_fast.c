@@ -119,7 +119,15 @@ static void compare(const char *what, const run_out *a, const run_out *b)
     ck_assert_uint_eq(a->nw, b->nw);
     for (size_t i = 0; i < a->nw; i++)
         wmax = fmax(wmax, fabs((double)a->w[i] - (double)b->w[i]));
-    ck_assert_msg(wmax <= 1e-5, "%s: LoRA weights differ by %g", what, wmax);
+    /* Debian's torch 1.13 (BLIS sgemm): <= 8.6e-7 measured. PyTorch 2.x's
+     * MKL sgemm rounds a row differently with the number of rows in the
+     * call (7-row chunks vs whole logits), and AdamW's normalisation turns
+     * those 1e-7 gradient differences into weight differences up to
+     * 2.5e-5 (loss_chunks_hard on 2.11: 1.25e-5 and 2.48e-5 in two runs);
+     * losses stay <= 1e-5. */
+    const double wtol = strncmp(et_backend_version(), "1.13.", 5) == 0 ? 1e-5 : 1e-4;
+    ck_assert_msg(wmax <= wtol, "%s: LoRA weights differ by %g (tolerance %g, libtorch %s)", what, wmax, wtol,
+                  et_backend_version());
     fprintf(stderr, "erase fast/slow %s: worst relative loss difference %.3g, LoRA max abs %.3g\n", what, worst,
             wmax);
 }
@@ -158,11 +166,16 @@ CASE(dense_top0, "erase.top_k", "0", "erase.loss", "kl")
 static void chunked_vs_whole(const char *what, const char *const *kv)
 {
     run_out chunked, whole;
+    /* the chunking alone: the whole-logits path has no shared trunk (on
+     * PyTorch 2.11 the batched frozen trunk moves hard-label LoRA weights
+     * by 1.25e-5, measured; the share_trunk cases compare that part) */
+    elm_objective_share_trunk = 0;
     elm_objective_chunk_loss = 1;
     run(kv, 0, 1, 7, &chunked);
     elm_objective_chunk_loss = 0;
     run(kv, 0, 1, 7, &whole);
     elm_objective_chunk_loss = 1;
+    elm_objective_share_trunk = 1;
     compare(what, &chunked, &whole);
     free(chunked.w);
     free(whole.w);
