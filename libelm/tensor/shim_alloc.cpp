@@ -242,18 +242,24 @@ class CachingCPUAllocator final : public c10::Allocator {
 elm_status et_set_cpu_cache(size_t bytes)
 {
     return run_status("et_set_cpu_cache", [&] {
-        static CachingCPUAllocator *installed = nullptr;
         Cache &c = cache();
         {
             std::lock_guard<std::mutex> g(c.mu);
             c.budget = bytes;
             c.release_oldest_until(bytes);
         }
-        if (bytes > 0 && !installed) {
-            c10::Allocator *base = c10::GetDefaultCPUAllocator();
-            base_raw_free = base->raw_deleter();
-            installed = new CachingCPUAllocator(base);
-            c10::SetCPUAllocator(installed, /*priority=*/1);
+        if (bytes > 0) {
+            // once per process, also when models are opened from several
+            // threads at a time (a function-local static's initialisation
+            // is thread-safe; if it throws, the next call tries again)
+            static CachingCPUAllocator *installed = [] {
+                c10::Allocator *base = c10::GetDefaultCPUAllocator();
+                base_raw_free = base->raw_deleter();
+                auto *a = new CachingCPUAllocator(base);
+                c10::SetCPUAllocator(a, /*priority=*/1);
+                return a;
+            }();
+            (void)installed;
         }
     });
 }
