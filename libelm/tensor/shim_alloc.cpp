@@ -18,7 +18,7 @@
 //
 // Installed once per process with the first non-zero budget
 // (et_set_cpu_cache); the budget can change later, 0 empties the cache and
-// turns caching off (large blocks are then unmapped on free). Blocks carry
+// turns caching off (large blocks then go back to the C library on free). Blocks carry
 // their own deleter, so tensors made before or after installation are
 // freed correctly either way.
 #include "tensor/shim_internal.hpp"
