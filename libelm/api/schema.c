@@ -64,6 +64,10 @@ const elm_schema_entry elm_schema[] = {
      "concat: tokenize prefix+text as one string (reference); separate: prefix and text tokenized apart (exact, cacheable)"},
     {"erase.mix", S, "0", 0, 0, NULL, "dataset groups in sampling order, e.g. 0,0,1"},
     {"erase.max_tokens", I, "0", 0, 1000000, NULL, "cut tokenized texts to this many tokens (0: no cut)"},
+    {"erase.batch", I, "1", 1, 4096, NULL,
+     "micro-steps run together: their texts share one right-padded forward per term (same gradient sum as one at a time, up to rounding; dropout draws come in another order)"},
+    {"erase.prefix_cache", B, "true", 0, 0, NULL,
+     "compute each expert/novice prefix's frozen keys/values once and reuse them (the shared leading tokens of the prefixed texts are not run again)"},
 
     /* optimisation */
     {"optim.lr", D, "5e-5", 0, 10, NULL, "AdamW learning rate"},

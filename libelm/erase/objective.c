@@ -156,6 +156,7 @@ int elm_objective_chunk_rows = 32;
 int elm_objective_chunk_loss = 1;
 int elm_objective_share_trunk = 1;
 long elm_objective_trunk_passes = 0;
+long elm_objective_prefix_rows = 0;
 
 /* The decoder layer whose input a trained pass may take from a frozen pass
  * over the same ids: the first layer with LoRA (layers below it compute
@@ -171,107 +172,290 @@ static int trunk_layer(const elm_erase *e)
     return 0;
 }
 
-/* Hidden states after the final norm (compute dtype) of the frozen base
- * model for nseq sequences, gradients off; out[i] = [1, T, E] for sequence
- * i (T its own length when not batched, the longest when batched). Batched:
- * one forward of the sequences right-padded to the longest, with an
- * attention mask (a real position never attends to a later one, so the
- * padding changes nothing but the kernels' blocking). The tensors belong
- * to sc.
- * trunk (may be NULL): also the input of layer trunk_layer(e) for seq[0]
- * ([1, T_0, E]; NULL when that is 0), for the trained pass over the same
- * ids. */
-static elm_status frozen_hidden(elm_erase *e, et_scope *sc, const ids_buf *const *seq, int nseq, int batch,
-                                et_tensor **out, et_tensor **trunk)
+/* ---- frozen K/V of the expert/novice prefixes (erase.prefix_cache) ----
+ * A prefixed text's first tokens are its prefix's (exactly so with
+ * erase.alignment = separate; with concat, as far as the tokenizations
+ * agree): their keys and values in every layer depend on those tokens only,
+ * so they are computed once per prefix and the frozen passes run only the
+ * rest, attending to them through a KV cache. */
+#define PKV_MAX 512
+
+typedef struct pkv_entry {
+    char *text;          /* the filled template */
+    ids_buf ids;         /* tok(text), with special tokens */
+    elm_kv_cache *kv;    /* the frozen model's K/V of ids ([1, kv_heads, n, head_dim] per layer) */
+} pkv_entry;
+
+struct elm_prefix_table {
+    pkv_entry *v;        /* PKV_MAX slots (entries never move) */
+    int n;
+};
+
+static void pkv_free(struct elm_prefix_table *t)
 {
-    elm_forward_opts fo;
-    memset(&fo, 0, sizeof fo);
-    fo.hidden_layer = -1;
-    fo.no_logits = 1;
-    et_tensor *th = NULL;
+    if (!t)
+        return;
+    for (int i = 0; i < t->n; i++) {
+        free(t->v[i].text);
+        ids_free(&t->v[i].ids);
+        elm_kv_cache_free(t->v[i].kv);
+    }
+    free(t->v);
+    free(t);
+}
+
+/* *out = the entry of prefix `text`, its K/V computed at the first use;
+ * NULL when erase.prefix_cache is off, the table is full or the prefix has
+ * no tokens. */
+static elm_status prefix_kv(elm_erase *e, const char *text, const pkv_entry **out)
+{
+    *out = NULL;
+    if (!e->o.prefix_cache)
+        return ELM_OK;
+    struct elm_prefix_table *t = e->pkv;
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (t)
+            t->v = calloc(PKV_MAX, sizeof *t->v);
+        if (!t || !t->v) {
+            free(t);
+            return elm_err(ELM_E_NOMEM, "erase: out of memory");
+        }
+        e->pkv = t;
+    }
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].text, text) == 0) {
+            *out = t->v[i].kv ? &t->v[i] : NULL;
+            return ELM_OK;
+        }
+    if (t->n >= PKV_MAX)
+        return ELM_OK;
+    pkv_entry en = {0};
+    en.text = strdup(text);
+    elm_status st = en.text ? tokenize(e, text, 1, &en.ids) : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    if (st == ELM_OK && en.ids.n > 0)
+        st = elm_kv_cache_new(e->m, &en.kv);
+    if (st == ELM_OK && en.kv) {
+        et_scope *ps = et_scope_new();
+        if (!ps)
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+        else {
+            int64_t shape[2] = {1, (int64_t)en.ids.n};
+            et_tensor *it = et_to(ps, et_from_data(ps, en.ids.v, ET_I32, 2, shape), ET_I64);
+            elm_forward_opts fo;
+            memset(&fo, 0, sizeof fo);
+            fo.hidden_layer = -1;
+            fo.no_logits = 1;
+            fo.cache = en.kv;
+            int prev = et_set_grad_enabled(0);
+            et_tensor *h = NULL;
+            st = it ? elm_model_forward_ex(e->m, ps, it, &fo, &h) : et_scope_check(ps);
+            et_set_grad_enabled(prev);
+            et_scope_free(ps);
+        }
+    }
+    if (st != ELM_OK) {
+        free(en.text);
+        ids_free(&en.ids);
+        elm_kv_cache_free(en.kv);
+        return st;
+    }
+    t->v[t->n] = en;
+    *out = en.kv ? &t->v[t->n] : NULL;
+    t->n++;
+    return ELM_OK;
+}
+
+/* ---- frozen passes ---- */
+
+/* One sequence of a frozen pass: ids, of which the first pc are covered by
+ * pre's K/V (pc 0, pre NULL: none). */
+typedef struct frow {
+    const ids_buf *ids;
+    const pkv_entry *pre;
+    size_t pc;
+    int want_trunk;      /* its input of layer trunk_layer(e) is wanted (pc must be 0) */
+} frow;
+
+/* A frozen row over ids that reuses pre's K/V for the leading ids the two
+ * have in common, leaving at least `need` ids (the positions used) to run. */
+static frow frozen_row(const ids_buf *ids, const pkv_entry *pre, size_t need)
+{
+    frow r = {ids, NULL, 0, 0};
+    if (pre && ids->n > need) {
+        size_t lcp = 0, lim = ids->n - need;
+        while (lcp < ids->n && lcp < pre->ids.n && ids->v[lcp] == pre->ids.v[lcp])
+            lcp++;
+        r.pc = lcp < lim ? lcp : lim;
+        r.pre = r.pc > 0 ? pre : NULL;
+    }
+    return r;
+}
+
+/* One forward of the frozen base model over rows[0..n), gradients off,
+ * right-padded to the longest part run (attention mask) — a real position
+ * never attends to a later one, so padding changes nothing but the
+ * kernels' blocking. Rows with a prefix attend to its K/V (stacked, padded
+ * to the longest prefix part, masked) at their own positions. out[i] = the
+ * final hidden state (after the final norm) of row i's ids pc .. n, [1, n -
+ * pc, E] (a view of the batch); trunk[i] (rows with want_trunk) = the input
+ * of layer tl for them, [1, n, E] (tl 0: none). */
+static elm_status frozen_forward(elm_erase *e, et_scope *sc, const frow *rows, int n, int tl, et_tensor **out,
+                                 et_tensor **trunk)
+{
+    const elm_llama_config *cf = &e->m->cfg;
+    size_t T = 0, P = 0;
+    int pad = 0;
+    for (int i = 0; i < n; i++) {
+        size_t q = rows[i].ids->n - rows[i].pc;
+        T = q > T ? q : T;
+        P = rows[i].pc > P ? rows[i].pc : P;
+    }
+    for (int i = 0; i < n; i++)
+        pad |= rows[i].ids->n - rows[i].pc != T;
+    const size_t nt = (size_t)n * T;
+    int64_t *ids = calloc(nt, sizeof *ids), *mask = calloc(nt, sizeof *mask);
+    int64_t *pos = P ? calloc(nt, sizeof *pos) : NULL, *cmask = P ? calloc((size_t)n * P, sizeof *cmask) : NULL;
+    elm_status st = ids && mask && (!P || (pos && cmask)) ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    for (int i = 0; st == ELM_OK && i < n; i++) {
+        const frow *r = &rows[i];
+        for (size_t t = 0; t < T; t++) {
+            int real = t < r->ids->n - r->pc;
+            ids[(size_t)i * T + t] = real ? r->ids->v[r->pc + t] : 0;
+            mask[(size_t)i * T + t] = real;
+            if (pos)
+                pos[(size_t)i * T + t] = (int64_t)(r->pc + t);
+        }
+        for (size_t j = 0; j < P; j++)
+            cmask[(size_t)i * P + j] = j < r->pc;
+    }
+    elm_kv_cache *kc = NULL;
+    if (st == ELM_OK && P)
+        st = elm_kv_cache_new(e->m, &kc);
+    if (st == ELM_OK && P) {
+        /* per layer: the rows' prefix K and V, cut to their pc, padded with
+         * zeros (masked) to P, stacked: [n, kv_heads, P, head_dim] */
+        et_scope *ks = kc->scope;
+        et_tensor **zr = calloc((size_t)n, sizeof *zr), **parts = calloc((size_t)n, sizeof *parts);
+        if (!zr || !parts)
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+        for (int i = 0; st == ELM_OK && i < n; i++)
+            if (rows[i].pc < P) {
+                int64_t zs[4] = {1, cf->n_kv_heads, (int64_t)(P - rows[i].pc), cf->head_dim};
+                zr[i] = et_zeros(ks, e->m->dtype, 4, zs, e->m->device);
+            }
+        for (int l = 0; st == ELM_OK && l < cf->n_layers; l++)
+            for (int kv = 0; kv < 2; kv++) {
+                for (int i = 0; i < n; i++) {
+                    const frow *r = &rows[i];
+                    et_tensor *src = NULL;
+                    if (r->pc)
+                        src = et_narrow(ks, kv ? r->pre->kv->v[l] : r->pre->kv->k[l], 2, 0, (int64_t)r->pc);
+                    if (src && zr[i]) {
+                        et_tensor *two[2] = {src, zr[i]};
+                        parts[i] = et_cat(ks, two, 2, 2);
+                    } else
+                        parts[i] = src ? src : zr[i];
+                }
+                et_tensor *s = et_cat(ks, parts, n, 0);
+                if (kv)
+                    kc->v[l] = s;
+                else
+                    kc->k[l] = s;
+            }
+        if (st == ELM_OK) {
+            int64_t cs[2] = {n, (int64_t)P};
+            kc->mask = et_from_data(ks, cmask, ET_I64, 2, cs);
+            kc->len = (int64_t)P;
+            st = et_scope_check(ks);
+        }
+        free(zr);
+        free(parts);
+    }
+    if (st == ELM_OK) {
+        int64_t shape[2] = {n, (int64_t)T};
+        et_tensor *it = et_from_data(sc, ids, ET_I64, 2, shape);
+        et_tensor *mt = pad || P ? et_from_data(sc, mask, ET_I64, 2, shape) : NULL;
+        et_tensor *pt = P ? et_from_data(sc, pos, ET_I64, 2, shape) : NULL;
+        st = et_scope_check(sc);
+        elm_forward_opts fo;
+        memset(&fo, 0, sizeof fo);
+        fo.no_logits = 1;
+        fo.attn_mask = mt;
+        fo.positions = pt;
+        fo.cache = kc;
+        et_tensor *th = NULL, *h = NULL;
+        int want = 0;
+        for (int i = 0; trunk && i < n; i++)
+            want |= rows[i].want_trunk;
+        fo.hidden_layer = tl > 0 && want ? tl - 1 : -1;
+        fo.hidden_out = tl > 0 && want ? &th : NULL;
+        if (st == ELM_OK)
+            st = elm_model_forward_ex(e->m, sc, it, &fo, &h);
+        for (int i = 0; st == ELM_OK && i < n; i++) {
+            const int64_t q = (int64_t)(rows[i].ids->n - rows[i].pc);
+            out[i] = et_narrow(sc, et_narrow(sc, h, 0, i, 1), 1, 0, q);
+            if (th && rows[i].want_trunk && rows[i].pc == 0)
+                trunk[i] = et_contiguous(sc, et_narrow(sc, et_narrow(sc, th, 0, i, 1), 1, 0, q));
+            if (rows[i].pc)
+                elm_objective_prefix_rows++;
+        }
+        if (st == ELM_OK)
+            st = et_scope_check(sc);
+    }
+    elm_kv_cache_free(kc);
+    free(ids);
+    free(mask);
+    free(pos);
+    free(cmask);
+    return st;
+}
+
+/* The frozen passes of rows[0..n): one batch (elm_objective_batch_frozen)
+ * or one forward per row; see frozen_forward. trunk may be NULL. */
+static elm_status frozen_rows(elm_erase *e, et_scope *sc, const frow *rows, int n, et_tensor **out,
+                              et_tensor **trunk)
+{
     const int tl = trunk ? trunk_layer(e) : 0;
-    if (trunk)
-        *trunk = NULL;
+    for (int i = 0; trunk && i < n; i++)
+        trunk[i] = NULL;
     e->lora->training = 0;
     int prev = et_set_grad_enabled(0);
     elm_status st = ELM_OK;
-    if (!batch || nseq == 1) {
-        for (int i = 0; i < nseq && st == ELM_OK; i++) {
-            int64_t shape[2] = {1, (int64_t)seq[i]->n};
-            et_tensor *t = et_to(sc, et_from_data(sc, seq[i]->v, ET_I32, 2, shape), ET_I64);
-            if (t && e->m->device.kind != 0)
-                t = et_to_device(sc, t, e->m->device);
-            fo.hidden_layer = i == 0 && tl > 0 ? tl - 1 : -1;
-            fo.hidden_out = i == 0 && tl > 0 ? &th : NULL;
-            out[i] = t ? elm_model_forward(e->m, sc, t, &fo) : NULL;
-            st = et_scope_check(sc);
-        }
-        if (st == ELM_OK && tl > 0)
-            *trunk = th;
-    } else {
-        size_t T = 0;
-        int pad = 0;
-        for (int i = 0; i < nseq; i++)
-            T = seq[i]->n > T ? seq[i]->n : T;
-        for (int i = 0; i < nseq; i++)
-            pad |= seq[i]->n != T;
-        int64_t *ids = calloc((size_t)nseq * T, sizeof *ids), *mask = calloc((size_t)nseq * T, sizeof *mask);
-        if (!ids || !mask)
-            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
-        for (int i = 0; st == ELM_OK && i < nseq; i++)
-            for (size_t t = 0; t < seq[i]->n; t++) {
-                ids[(size_t)i * T + t] = seq[i]->v[t];
-                mask[(size_t)i * T + t] = 1;
-            }
-        if (st == ELM_OK) {
-            int64_t shape[2] = {nseq, (int64_t)T};
-            et_tensor *it = et_from_data(sc, ids, ET_I64, 2, shape);
-            et_tensor *mt = pad ? et_from_data(sc, mask, ET_I64, 2, shape) : NULL;
-            if (it && e->m->device.kind != 0)
-                it = et_to_device(sc, it, e->m->device);
-            fo.attn_mask = mt;
-            fo.hidden_layer = tl > 0 ? tl - 1 : -1;
-            fo.hidden_out = tl > 0 ? &th : NULL;
-            et_tensor *h = it && (mt || !pad) ? elm_model_forward(e->m, sc, it, &fo) : NULL;
-            for (int i = 0; i < nseq; i++)
-                out[i] = h ? et_narrow(sc, h, 0, i, 1) : NULL;
-            /* right padding: seq[0]'s own positions are as if run alone */
-            if (h && tl > 0)
-                *trunk = et_contiguous(sc, et_narrow(sc, et_narrow(sc, th, 0, 0, 1), 1, 0, (int64_t)seq[0]->n));
-            st = et_scope_check(sc);
-        }
-        free(ids);
-        free(mask);
-    }
+    if (elm_objective_batch_frozen)
+        st = frozen_forward(e, sc, rows, n, tl, out, trunk);
+    else
+        for (int i = 0; i < n && st == ELM_OK; i++)
+            st = frozen_forward(e, sc, rows + i, 1, tl, out + i, trunk ? trunk + i : NULL);
     et_set_grad_enabled(prev);
     return st;
 }
 
-/* fp32 logits [len, V] of positions start .. start+len of h [1, T, E], as
- * the model's forward computes them (linear in the compute dtype, then fp32).
- * The compute-dtype logits are dead once converted (with autograd too: the
- * conversion's backward needs nothing), so they are made in a scope of
- * their own; on failure the ops run again in sc, which then records the
- * error. */
-static et_tensor *logits_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t start, int64_t len)
+/* fp32 logits [len, V] of positions start .. start+len of batch row b of h
+ * [B, T, E], as the model's forward computes them (linear in the compute
+ * dtype, then fp32). The compute-dtype logits are dead once converted (with
+ * autograd too: the conversion's backward needs nothing), so they are made
+ * in a scope of their own; on failure the ops run again in sc, which then
+ * records the error. */
+static et_tensor *logits_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t b, int64_t start, int64_t len)
 {
     et_scope *ts = et_scope_new();
     et_tensor *r = NULL;
     if (ts) {
-        et_tensor *x = et_narrow(ts, et_select(ts, h, 0, 0), 0, start, len);
+        et_tensor *x = et_narrow(ts, et_select(ts, h, 0, b), 0, start, len);
         r = et_share(sc, et_to(ts, et_linear(ts, x, e->m->lm_head, NULL), ET_F32));
         et_scope_free(ts);
     }
     if (!r) {
-        et_tensor *x = et_narrow(sc, et_select(sc, h, 0, 0), 0, start, len);
+        et_tensor *x = et_narrow(sc, et_select(sc, h, 0, b), 0, start, len);
         r = et_to(sc, et_linear(sc, x, e->m->lm_head, NULL), ET_F32);
     }
     return r;
 }
 
-/* *out = log_softmax(logits_rows(...) in float64 / tau) [len, V], made in
- * a scope of its own: only the result is left in sc. Divide (not multiply
- * by 1/tau): bit-equal to the reference. */
+/* *out = log_softmax(logits_rows(...) in float64 / tau) [len, V] of h
+ * [1, T, E], made in a scope of its own: only the result is left in sc.
+ * Divide (not multiply by 1/tau): bit-equal to the reference. */
 static elm_status lsm_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t start, int64_t len,
                            const et_tensor *tau, et_tensor **out)
 {
@@ -279,7 +463,7 @@ static elm_status lsm_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t sta
     et_scope *ts = et_scope_new();
     if (!ts)
         return elm_err(ELM_E_NOMEM, "erase: out of memory");
-    et_tensor *l = logits_rows(e, ts, h, start, len);
+    et_tensor *l = logits_rows(e, ts, h, 0, start, len);
     et_tensor *r = et_log_softmax(ts, et_div(ts, et_to(ts, l, ET_F64), tau), -1);
     elm_status st = et_scope_check(ts);
     if (st == ELM_OK) {
@@ -308,18 +492,21 @@ static int64_t chunk_rows(void)
     return elm_objective_chunk_rows > 0 ? elm_objective_chunk_rows : 32;
 }
 
-/* The erase target for x, built in chunks of rows in scopes of its own; only
- * the result is left in sc. Sparse (0 < top_k < V and not forced dense):
- * *q = the k kept probabilities per row [N, k] (float64, softmax over the
- * top-k values of s: exactly the masked row's softmax, whose other entries
- * are 0) and *idx their vocabulary ids [N, k] (I64, in torch.topk's order).
- * Dense: *q = q [N, V] (float64), *idx = NULL. */
-static elm_status erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, const ids_buf *ex,
-                               const ids_buf *nv, et_tensor **q_out, et_tensor **idx_out, et_tensor **trunk)
+/* The erase target for a text of N positions, built in chunks of rows in
+ * scopes of their own; only the result is left in sc. From the frozen
+ * final hidden states h[0] (the text, [1, N, E]), h[1] and h[2] (expert and
+ * novice, [1, >= N, E]: their last N rows are the prefixed texts' last N
+ * positions), or with action random (h NULL) from a draw. Sparse (0 <
+ * top_k < V and not forced dense): *q = the k kept probabilities per row
+ * [N, k] (float64, softmax over the top-k values of s: exactly the masked
+ * row's softmax, whose other entries are 0) and *idx their vocabulary ids
+ * [N, k] (I64, in torch.topk's order). Dense: *q = q [N, V] (float64),
+ * *idx = NULL. */
+static elm_status erase_target(elm_erase *e, et_scope *sc, int64_t N, et_tensor *const *h, et_tensor **q_out,
+                               et_tensor **idx_out)
 {
-    *trunk = NULL;
     const elm_erase_opts *o = &e->o;
-    const int64_t N = (int64_t)x->n, V = e->m->cfg.n_vocab;
+    const int64_t V = e->m->cfg.n_vocab;
     const int topk = o->top_k > 0 && o->top_k < V;
     const int sparse = topk && !elm_objective_dense_target;
     *q_out = *idx_out = NULL;
@@ -331,21 +518,17 @@ static elm_status erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, con
     et_tensor **qs = calloc((size_t)nch, sizeof *qs), **is = calloc((size_t)nch, sizeof *is);
     double *eta = malloc((size_t)N * sizeof *eta);
     elm_status st = qs && is && eta ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
-    et_tensor *g = NULL, *h[3] = {NULL, NULL, NULL}, *tau = NULL;
-    if (st == ELM_OK && o->action == ELM_ACTION_RANDOM) {
+    et_tensor *g = NULL, *tau = NULL;
+    int64_t off_e = 0, off_v = 0;
+    if (st == ELM_OK && !h) {
         /* one draw of the whole [N, V] from the global generator, as the reference */
         int64_t shape[2] = {N, V};
         et_device cpu = {0, 0};
         g = et_zeros(fs, ET_F32, 2, shape, cpu);
         st = g ? et_normal_(g, 0.0, 1.0) : et_scope_check(fs);
     } else if (st == ELM_OK) {
-        const ids_buf *seq[3] = {x, ex, nv};
-        et_tensor *th = NULL;
-        st = frozen_hidden(e, fs, seq, 3, elm_objective_batch_frozen, h, &th);
-        if (st == ELM_OK && th) {
-            *trunk = et_share(sc, th);
-            st = et_scope_check(sc);
-        }
+        off_e = et_size(h[1], 1) - N;
+        off_v = et_size(h[2], 1) - N;
         int64_t one[1] = {1};
         tau = et_full(fs, o->tau, ET_F64, 1, one, e->m->device);
         if (o->eta_ramp)
@@ -375,10 +558,9 @@ static elm_status erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, con
              * a - b (sub is add with alpha -1): bit-equal. */
             et_scope *ds = et_scope_new();
             et_tensor *E = NULL, *Vv = NULL, *d = NULL;
-            st = ds ? lsm_rows(e, ds, h[1], (int64_t)ex->n - N + c0, len, tau, &E)
-                    : elm_err(ELM_E_NOMEM, "erase: out of memory");
+            st = ds ? lsm_rows(e, ds, h[1], off_e + c0, len, tau, &E) : elm_err(ELM_E_NOMEM, "erase: out of memory");
             if (st == ELM_OK)
-                st = lsm_rows(e, ds, h[2], (int64_t)nv->n - N + c0, len, tau, &Vv);
+                st = lsm_rows(e, ds, h[2], off_v + c0, len, tau, &Vv);
             if (st == ELM_OK)
                 st = et_add_(E, Vv, -1.0);
             if (st == ELM_OK) {
@@ -433,6 +615,44 @@ static elm_status erase_target(elm_erase *e, et_scope *sc, const ids_buf *x, con
     return st;
 }
 
+/* Retain targets of a text of N positions from the frozen final hidden
+ * state h [1, N, E], in chunks of rows: hard labels argmax logits_P [N]
+ * (I64; no softmax needed), or soft q = softmax(logits_P) [N, V] (fp32).
+ * Only the result is left in sc. */
+static elm_status retain_target(elm_erase *e, et_scope *sc, int64_t N, et_tensor *h, et_tensor **out)
+{
+    *out = NULL;
+    et_scope *fs = et_scope_new();
+    if (!fs)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    const int64_t C = chunk_rows(), nch = (N + C - 1) / C;
+    et_tensor **parts = calloc((size_t)nch, sizeof *parts);
+    elm_status st = parts ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    int prev = et_set_grad_enabled(0);
+    for (int64_t c = 0; st == ELM_OK && c < nch; c++) {
+        const int64_t c0 = c * C, len = N - c0 < C ? N - c0 : C;
+        et_scope *cs = et_scope_new();
+        if (!cs) {
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+            break;
+        }
+        et_tensor *lg = logits_rows(e, cs, h, 0, c0, len);
+        parts[c] = et_share(fs, e->o.retain_soft ? et_softmax(cs, lg, -1) : et_argmax(cs, lg, -1, 0));
+        st = et_scope_check(cs);
+        if (st == ELM_OK)
+            st = et_scope_check(fs);
+        et_scope_free(cs);
+    }
+    et_set_grad_enabled(prev);
+    if (st == ELM_OK) {
+        *out = et_cat(sc, parts, (int)nch, 0);
+        st = et_scope_check(sc);
+    }
+    free(parts);
+    et_scope_free(fs);
+    return st;
+}
+
 /* The hard erase label [N] (I64): argmax of the target (q, idx) of
  * erase_target. */
 static et_tensor *erase_hard_label(elm_erase *e, et_scope *sc, et_tensor *q, et_tensor *idx)
@@ -458,36 +678,7 @@ static elm_status target_entropy(et_scope *sc, et_tensor *q, double *h)
     return st == ELM_OK ? et_item(H, h) : st;
 }
 
-/* The erase loss on the adapted model's logits lt [N, V] (fp32) for the
- * target (q, idx) of erase_target. Sparse rows: with lse = logsumexp(lt),
- * log_softmax(lt)[idx] = lt[idx] - lse, and the zero entries of q add
- * nothing, so soft_ce = mean_t -sum_k q32_k (lt[idx_k] - lse): the dense
- * form's value and gradient without an [N, V] target. */
-static et_tensor *erase_loss(elm_erase *e, et_scope *sc, et_tensor *lt, et_tensor *q, et_tensor *idx,
-                             elm_status *st)
-{
-    const elm_erase_opts *o = &e->o;
-    *st = ELM_OK;
-    if (o->loss == ELM_LOSS_HARD)
-        return et_cross_entropy(sc, lt, erase_hard_label(e, sc, q, idx), -100);
-    et_tensor *loss;
-    if (!idx) {
-        loss = et_soft_cross_entropy(sc, lt, et_to(sc, q, ET_F32));
-    } else {
-        et_tensor *lse = et_logsumexp(sc, lt, -1, 1);
-        et_tensor *ls = et_sub(sc, et_gather(sc, lt, -1, idx), lse);
-        loss = et_mean_all(sc, et_neg(sc, et_sum(sc, et_mul(sc, et_to(sc, q, ET_F32), ls), -1, 0)));
-    }
-    if (o->loss == ELM_LOSS_KL) {
-        double h = 0;
-        *st = target_entropy(sc, q, &h);
-        if (*st == ELM_OK)
-            loss = et_add_scalar(sc, loss, -h);
-    }
-    return loss;
-}
-
-/* ---- trained passes with the lm_head and the loss in chunks of rows ---- */
+/* ---- trained passes ---- */
 
 /* What a trained pass's logits rows are scored against, row by row. */
 typedef enum row_kind {
@@ -502,8 +693,10 @@ typedef struct row_target {
 } row_target;
 
 /* The loss of each of the fp32 logits rows lt [len, V], scored against
- * rows r0 .. r0+len of the target: [len], each row computed by the same ops
- * as the whole-logits loss computes it (et_soft_cross_entropy, erase_loss). */
+ * rows r0 .. r0+len of the target: [len]. Sparse rows: with lse =
+ * logsumexp(lt), log_softmax(lt)[idx] = lt[idx] - lse, and the zero entries
+ * of q add nothing, so -sum_k q32_k (lt[idx_k] - lse) is the dense soft
+ * cross-entropy's value and gradient without an [N, V] target. */
 static et_tensor *row_losses(et_scope *sc, const row_target *L, et_tensor *lt, int64_t r0, int64_t len)
 {
     if (L->kind == ROWS_CE)
@@ -516,101 +709,192 @@ static et_tensor *row_losses(et_scope *sc, const row_target *L, et_tensor *lt, i
     return et_neg(sc, et_sum(sc, et_mul(sc, q, ls), -1, 0));
 }
 
-/* Final hidden state [1, n, E] (compute dtype, after the final norm) of the
- * adapted model (dropout on) over ids, with autograd. */
-static et_tensor *trained_hidden(elm_erase *e, et_scope *sc, const int32_t *ids, size_t n, const et_tensor *trunk)
+/* One text of a trained pass: the adapted model (dropout on) over ids,
+ * scored on its logits rows r0 .. r0+N against L; loss = the mean over the
+ * N rows plus the constant add, stored in *value. */
+typedef struct tpass {
+    const ids_buf *ids;
+    et_tensor *trunk;    /* its input of layer trunk_layer(e) from a frozen pass ([1, n, E]), or NULL */
+    int64_t r0, N;
+    row_target L;
+    double add;
+    double *value;
+} tpass;
+
+/* One text with the whole [n, V] logits and one backward of its loss (the
+ * straightforward form; elm_objective_chunk_loss = 0). */
+static elm_status trained_whole(elm_erase *e, et_scope *sc, const tpass *p, double lambda, const char *term)
 {
-    int64_t shape[2] = {1, (int64_t)n};
-    et_tensor *t = et_to(sc, et_from_data(sc, ids, ET_I32, 2, shape), ET_I64);
-    if (t && e->m->device.kind != 0)
-        t = et_to_device(sc, t, e->m->device);
-    if (!t)
-        return NULL;
-    elm_forward_opts fo;
-    memset(&fo, 0, sizeof fo);
-    fo.hidden_layer = -1;
-    fo.no_logits = 1;
-    fo.lora = e->lora;
-    if (trunk) {
-        fo.hidden_in = trunk;
-        fo.start_layer = trunk_layer(e);
-        elm_objective_trunk_passes++;
+    et_tensor *lt = logits_of(e, sc, p->ids->v, p->ids->n, 1);
+    if (p->r0 != 0 || p->N != (int64_t)p->ids->n)
+        lt = et_narrow(sc, lt, 0, p->r0, p->N);
+    et_tensor *loss;
+    if (p->L.kind == ROWS_CE) {
+        loss = et_cross_entropy(sc, lt, p->L.tgt, -100);
+    } else if (p->L.kind == ROWS_SOFT) {
+        loss = et_soft_cross_entropy(sc, lt, et_to(sc, p->L.q, ET_F32));
+    } else {
+        et_tensor *lse = et_logsumexp(sc, lt, -1, 1);
+        et_tensor *ls = et_sub(sc, et_gather(sc, lt, -1, p->L.idx), lse);
+        loss = et_mean_all(sc, et_neg(sc, et_sum(sc, et_mul(sc, et_to(sc, p->L.q, ET_F32), ls), -1, 0)));
     }
-    e->lora->training = 1;
-    int prev = et_set_grad_enabled(1);
-    et_tensor *h = elm_model_forward(e->m, sc, t, &fo);
-    et_set_grad_enabled(prev);
-    e->lora->training = 0;
-    return h;
+    if (p->add != 0)
+        loss = et_add_scalar(sc, loss, p->add);
+    return backprop(sc, loss, lambda, term, p->value);
 }
 
-/* A trained pass over ids scored on logits rows r0 .. r0+N against L:
- * loss = mean over the N rows of row_losses, plus the constant `add`;
- * *value = the loss, and lambda * loss is back-propagated (unless lambda
- * is 0). The trunk runs once with autograd to the final hidden state h;
- * lm_head, the fp32 logits and the row losses are made chunk_rows rows at
- * a time on hd, a detached copy of h, and each chunk's share
- * lambda * sum(rows / N) is back-propagated at once into hd's gradient
- * (only rows r0 .. r0+N get one); then h is back-propagated with it. Per
- * row the gradient is the whole-logits loss's (mean's backward is the
- * same grad / N); the value is the mean of the same per-row losses. A
- * chunk with a non-finite loss stops the back-propagation; the value is
- * then not finite and the step refused, as with the whole logits. */
-static elm_status trained_loss_chunked(elm_erase *e, et_scope *sc, const ids_buf *ids, const et_tensor *trunk,
-                                       int64_t r0, int64_t N, const row_target *L, double add, double lambda,
-                                       const char *term, double *value)
+/* [n, T, E]: the [1, len_i, E] tensors ts right-padded with zeros to T. */
+static et_tensor *pad_stack(elm_erase *e, et_scope *sc, et_tensor *const *ts, int n, int64_t T)
 {
-    *value = NAN;
-    et_tensor *h = trained_hidden(e, sc, ids->v, ids->n, trunk);
-    et_tensor *hd = et_detach(sc, h);
-    int64_t one[1] = {1};
-    et_tensor *nt = et_full(sc, (double)N, ET_F32, 1, one, e->m->device);
-    ELM_TRY(et_scope_check(sc));
-    ELM_TRY(et_set_requires_grad(hd, 1));
-    const int64_t C = chunk_rows(), nch = (N + C - 1) / C;
-    et_tensor **parts = calloc((size_t)(nch > 0 ? nch : 1), sizeof *parts);
-    if (!parts)
-        return elm_err(ELM_E_NOMEM, "erase: out of memory");
-    elm_status st = ELM_OK;
+    et_tensor **parts = calloc((size_t)n, sizeof *parts);
+    if (!parts) {
+        elm_err(ELM_E_NOMEM, "erase: out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        int64_t len = et_size(ts[i], 1);
+        parts[i] = ts[i];
+        if (len < T) {
+            int64_t zs[3] = {1, T - len, et_size(ts[i], 2)};
+            et_tensor *two[2] = {ts[i], et_zeros(sc, et_get_dtype(ts[i]), 3, zs, e->m->device)};
+            parts[i] = two[1] ? et_cat(sc, two, 2, 1) : NULL;
+        }
+    }
+    et_tensor *r = n == 1 ? parts[0] : et_cat(sc, parts, n, 0);
+    free(parts);
+    return r;
+}
+
+/* The texts p[0..n) through the adapted model as one right-padded batch
+ * (attention mask), each scored on its own rows: the trunk runs once with
+ * autograd to the final hidden state h [n, T, E] (from the first LoRA layer
+ * when every text has a frozen trunk); lm_head, the fp32 logits and the
+ * row losses are made chunk_rows rows at a time on hd, a detached copy of
+ * h, and each chunk's share lambda * sum(rows / N_i) is back-propagated at
+ * once into hd's gradient (only scored rows get one; padded positions are
+ * never attended to by real ones, so their gradient is 0); then h is
+ * back-propagated with it. Per row the gradient is the whole-logits loss's
+ * (mean's backward is the same grad / N); each value is the mean of the same
+ * per-row losses. A non-finite loss stops the back-propagation; its value
+ * is then not finite and the step refused, as with the whole logits. */
+static elm_status trained_batch(elm_erase *e, et_scope *sc, const tpass *p, int n, double lambda, const char *term)
+{
+    if (n == 0)
+        return ELM_OK;
+    if (!elm_objective_chunk_loss) {
+        for (int i = 0; i < n; i++)
+            ELM_TRY(trained_whole(e, sc, &p[i], lambda, term));
+        return ELM_OK;
+    }
+    size_t T = 0;
+    int pad = 0;
+    const int tl = trunk_layer(e);
+    int shared = tl > 0;
+    for (int i = 0; i < n; i++) {
+        T = p[i].ids->n > T ? p[i].ids->n : T;
+        shared &= p[i].trunk != NULL;
+    }
+    for (int i = 0; i < n; i++)
+        pad |= p[i].ids->n != T;
+    int64_t *ids = calloc((size_t)n * T, sizeof *ids), *mask = calloc((size_t)n * T, sizeof *mask);
+    et_tensor **trunks = calloc((size_t)n, sizeof *trunks);
+    et_tensor ***parts = calloc((size_t)n, sizeof *parts);
+    elm_status st = ids && mask && trunks && parts ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    const int64_t C = chunk_rows();
+    for (int i = 0; st == ELM_OK && i < n; i++) {
+        for (size_t t = 0; t < p[i].ids->n; t++) {
+            ids[(size_t)i * T + t] = p[i].ids->v[t];
+            mask[(size_t)i * T + t] = 1;
+        }
+        trunks[i] = p[i].trunk;
+        *p[i].value = NAN;
+        parts[i] = calloc((size_t)((p[i].N + C - 1) / C + 1), sizeof **parts);
+        if (!parts[i])
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+    }
+    et_tensor *h = NULL, *hd = NULL;
+    if (st == ELM_OK) {
+        int64_t shape[2] = {n, (int64_t)T};
+        et_tensor *it = et_from_data(sc, ids, ET_I64, 2, shape);
+        et_tensor *mt = pad ? et_from_data(sc, mask, ET_I64, 2, shape) : NULL;
+        elm_forward_opts fo;
+        memset(&fo, 0, sizeof fo);
+        fo.hidden_layer = -1;
+        fo.no_logits = 1;
+        fo.lora = e->lora;
+        fo.attn_mask = mt;
+        if (shared) {
+            fo.hidden_in = pad_stack(e, sc, trunks, n, (int64_t)T);
+            fo.start_layer = tl;
+            elm_objective_trunk_passes += n;
+        }
+        st = et_scope_check(sc);
+        if (st == ELM_OK && shared && !fo.hidden_in)
+            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+        e->lora->training = 1;
+        int prev = et_set_grad_enabled(1);
+        if (st == ELM_OK)
+            st = elm_model_forward_ex(e->m, sc, it, &fo, &h);
+        et_set_grad_enabled(prev);
+        e->lora->training = 0;
+        if (st == ELM_OK) {
+            hd = et_detach(sc, h);
+            st = et_scope_check(sc);
+        }
+        if (st == ELM_OK)
+            st = et_set_requires_grad(hd, 1);
+    }
+    free(ids);
+    free(mask);
+    free(trunks);
     int finite = 1;
     int prev = et_set_grad_enabled(1);
-    for (int64_t c = 0; st == ELM_OK && c < nch; c++) {
-        const int64_t c0 = c * C, len = N - c0 < C ? N - c0 : C;
-        et_scope *cs = et_scope_new();
-        if (!cs) {
-            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
-            break;
-        }
-        et_tensor *r = row_losses(cs, L, logits_rows(e, cs, hd, r0 + c0, len), c0, len);
-        parts[c] = et_share(sc, et_detach(cs, r));
-        st = et_scope_check(cs);
-        if (st == ELM_OK)
-            st = et_scope_check(sc);
-        if (st == ELM_OK && finite && !et_all_finite(r))
-            finite = 0;
-        if (st == ELM_OK && finite && lambda != 0) {
-            et_tensor *l = et_sum_all(cs, et_div(cs, r, nt));
-            if (lambda != 1)
-                l = et_scale(cs, l, lambda);
+    for (int i = 0; st == ELM_OK && i < n; i++) {
+        const tpass *P = &p[i];
+        int64_t one[1] = {1};
+        et_tensor *nt = et_full(sc, (double)P->N, ET_F32, 1, one, e->m->device);
+        st = et_scope_check(sc);
+        const int64_t nch = (P->N + C - 1) / C;
+        for (int64_t c = 0; st == ELM_OK && c < nch; c++) {
+            const int64_t c0 = c * C, len = P->N - c0 < C ? P->N - c0 : C;
+            et_scope *cs = et_scope_new();
+            if (!cs) {
+                st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+                break;
+            }
+            et_tensor *r = row_losses(cs, &P->L, logits_rows(e, cs, hd, i, P->r0 + c0, len), c0, len);
+            parts[i][c] = et_share(sc, et_detach(cs, r));
             st = et_scope_check(cs);
             if (st == ELM_OK)
-                st = et_backward(l);
+                st = et_scope_check(sc);
+            if (st == ELM_OK && finite && !et_all_finite(r))
+                finite = 0;
+            if (st == ELM_OK && finite && lambda != 0) {
+                et_tensor *l = et_sum_all(cs, et_div(cs, r, nt));
+                if (lambda != 1)
+                    l = et_scale(cs, l, lambda);
+                st = et_scope_check(cs);
+                if (st == ELM_OK)
+                    st = et_backward(l);
+            }
+            et_scope_free(cs);
         }
-        et_scope_free(cs);
+        if (st == ELM_OK) {
+            et_tensor *m = et_mean_all(sc, et_cat(sc, parts[i], (int)nch, 0));
+            st = et_scope_check(sc);
+            if (st == ELM_OK)
+                st = et_item(m, P->value);
+            if (st == ELM_OK && P->add != 0)
+                *P->value += P->add;
+        }
+        if (st == ELM_OK && !isfinite(*P->value))
+            st = elm_err(ELM_E_NUMERIC, "erase: %s loss is not finite (%g); step refused", term, *P->value);
     }
     et_set_grad_enabled(prev);
-    if (st == ELM_OK) {
-        et_tensor *m = et_mean_all(sc, et_cat(sc, parts, (int)nch, 0));
-        st = et_scope_check(sc);
-        if (st == ELM_OK)
-            st = et_item(m, value);
-        if (st == ELM_OK && add != 0)
-            *value += add;
-    }
+    for (int i = 0; parts && i < n; i++)
+        free(parts[i]);
     free(parts);
     ELM_TRY(st);
-    if (!isfinite(*value))
-        return elm_err(ELM_E_NUMERIC, "erase: %s loss is not finite (%g); step refused", term, *value);
     if (lambda == 0)
         return ELM_OK;
     et_tensor *g = et_grad(sc, hd);
@@ -620,259 +904,329 @@ static elm_status trained_loss_chunked(elm_erase *e, et_scope *sc, const ids_buf
     return et_backward_grad(h, g);
 }
 
-static elm_status erase_term(elm_erase *e, et_scope *sc, int g, int64_t m, elm_micro_result *r)
+/* ---- the terms, for micro-steps e->micro .. e->micro+nb-1 ---- */
+
+static int group_of(const elm_erase *e, int b)
+{
+    return e->o.mix[(e->micro + b) % e->o.n_mix];
+}
+
+typedef struct erase_item {
+    int has;                    /* the text has tokens */
+    ids_buf xi, ex, nv;
+    const pkv_entry *pe, *pv;   /* prefix K/V to reuse, or NULL */
+    et_tensor *q, *idx, *trunk;
+} erase_item;
+
+static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
 {
     const elm_erase_opts *o = &e->o;
-    int64_t fi;
-    const char *x = next_text(e, g, ELM_ROLE_FORGET, &fi);
-    size_t ei, vi;
-    if (o->tmpl_cycle) {
-        ei = (size_t)(m % (int64_t)e->expert.n);
-        vi = (size_t)(m % (int64_t)e->novice.n);
-    } else {
-        ei = elm_prng_below(&e->prng, (uint32_t)e->expert.n);
-        vi = elm_prng_below(&e->prng, (uint32_t)e->novice.n);
-    }
-    const char *concept = concept_of(e, g);
-    char *exp = elm_template_fill(e->expert.items[ei], concept);
-    char *nov = elm_template_fill(e->novice.items[vi], concept);
-    ids_buf xi = {0}, ex = {0}, nv = {0};
-    elm_status st = (exp && nov) ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
-    if (st == ELM_OK)
-        st = tokenize(e, x, 1, &xi);
-    size_t full = xi.n;
-    if (st == ELM_OK && o->max_tokens > 0)
-        ids_cut(&xi, (size_t)o->max_tokens);
-    if (st == ELM_OK && xi.n > 0) {
-        st = prefixed_ids(e, exp, x, full - xi.n, &ex);
-        if (st == ELM_OK)
-            st = prefixed_ids(e, nov, x, full - xi.n, &nv);
-        if (st == ELM_OK && (ex.n < xi.n || nv.n < xi.n))
-            st = elm_err(ELM_E_INTERNAL, "erase: prefixed text shorter than the text (%zu/%zu < %zu tokens)",
-                         ex.n, nv.n, xi.n);
-        et_tensor *q = NULL, *idx = NULL, *trunk = NULL;
-        if (st == ELM_OK) {
-            /* the frozen passes live and die inside erase_target */
-            int prev = et_set_grad_enabled(0);
-            st = erase_target(e, sc, &xi, &ex, &nv, &q, &idx, &trunk);
-            et_set_grad_enabled(prev);
-            release_freed();
+    erase_item *it = calloc((size_t)nb, sizeof *it);
+    tpass *tp = calloc((size_t)nb, sizeof *tp);
+    frow *rows = calloc((size_t)nb * 3, sizeof *rows);
+    et_tensor **h = calloc((size_t)nb * 3, sizeof *h), **tr = calloc((size_t)nb * 3, sizeof *tr);
+    et_scope *sc = et_scope_new();
+    elm_status st = it && tp && rows && h && tr && sc ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    /* texts and template draws, in micro-step order */
+    for (int b = 0; st == ELM_OK && b < nb; b++) {
+        const int64_t m = e->micro + b;
+        const int g = group_of(e, b);
+        int64_t fi;
+        const char *x = next_text(e, g, ELM_ROLE_FORGET, &fi);
+        size_t ei, vi;
+        if (o->tmpl_cycle) {
+            ei = (size_t)(m % (int64_t)e->expert.n);
+            vi = (size_t)(m % (int64_t)e->novice.n);
+        } else {
+            ei = elm_prng_below(&e->prng, (uint32_t)e->expert.n);
+            vi = elm_prng_below(&e->prng, (uint32_t)e->novice.n);
         }
-        if (st == ELM_OK && elm_objective_chunk_loss) {
-            row_target L = {ROWS_SPARSE, NULL, q, idx};
-            double add = 0;
-            if (o->loss == ELM_LOSS_HARD) {
-                L.kind = ROWS_CE;
-                L.tgt = erase_hard_label(e, sc, q, idx);
-                st = et_scope_check(sc);
-            } else {
-                L.kind = idx ? ROWS_SPARSE : ROWS_SOFT;
-                if (o->loss == ELM_LOSS_KL) {
-                    st = target_entropy(sc, q, &add);
-                    add = -add;
+        const char *concept = concept_of(e, g);
+        char *exp = elm_template_fill(e->expert.items[ei], concept);
+        char *nov = elm_template_fill(e->novice.items[vi], concept);
+        erase_item *I = &it[b];
+        st = (exp && nov) ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+        if (st == ELM_OK)
+            st = tokenize(e, x, 1, &I->xi);
+        size_t full = I->xi.n;
+        if (st == ELM_OK && o->max_tokens > 0)
+            ids_cut(&I->xi, (size_t)o->max_tokens);
+        if (st == ELM_OK && I->xi.n > 0) {
+            st = prefixed_ids(e, exp, x, full - I->xi.n, &I->ex);
+            if (st == ELM_OK)
+                st = prefixed_ids(e, nov, x, full - I->xi.n, &I->nv);
+            if (st == ELM_OK && (I->ex.n < I->xi.n || I->nv.n < I->xi.n))
+                st = elm_err(ELM_E_INTERNAL, "erase: prefixed text shorter than the text (%zu/%zu < %zu tokens)",
+                             I->ex.n, I->nv.n, I->xi.n);
+            I->has = st == ELM_OK;
+            if (st == ELM_OK && o->action != ELM_ACTION_RANDOM)
+                st = prefix_kv(e, exp, &I->pe);
+            if (st == ELM_OK && o->action != ELM_ACTION_RANDOM)
+                st = prefix_kv(e, nov, &I->pv);
+        }
+        free(exp);
+        free(nov);
+    }
+    /* the targets: the frozen passes live and die in fs */
+    if (st == ELM_OK) {
+        int prev = et_set_grad_enabled(0);
+        if (o->action == ELM_ACTION_RANDOM) {
+            for (int b = 0; st == ELM_OK && b < nb; b++)
+                if (it[b].has)
+                    st = erase_target(e, sc, (int64_t)it[b].xi.n, NULL, &it[b].q, &it[b].idx);
+        } else {
+            int n = 0;
+            for (int b = 0; b < nb; b++)
+                if (it[b].has) {
+                    rows[n] = frozen_row(&it[b].xi, NULL, 0);
+                    rows[n].want_trunk = 1;
+                    rows[n + 1] = frozen_row(&it[b].ex, it[b].pe, it[b].xi.n);
+                    rows[n + 2] = frozen_row(&it[b].nv, it[b].pv, it[b].xi.n);
+                    n += 3;
                 }
-            }
-            if (st == ELM_OK)
-                st = trained_loss_chunked(e, sc, &xi, trunk, 0, (int64_t)xi.n, &L, add, o->lam_erase, "erase",
-                                          &r->erase);
-        } else if (st == ELM_OK) {
-            et_tensor *lt = logits_of(e, sc, xi.v, xi.n, 1);
-            et_tensor *loss = erase_loss(e, sc, lt, q, idx, &st);
-            if (st == ELM_OK)
-                st = backprop(sc, loss, o->lam_erase, "erase", &r->erase);
+            et_scope *fs = et_scope_new();
+            st = fs ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+            if (st == ELM_OK && n > 0)
+                st = frozen_rows(e, fs, rows, n, h, tr);
+            for (int b = 0, k = 0; st == ELM_OK && b < nb; b++)
+                if (it[b].has) {
+                    st = erase_target(e, sc, (int64_t)it[b].xi.n, h + k, &it[b].q, &it[b].idx);
+                    if (st == ELM_OK && tr[k]) {
+                        it[b].trunk = et_share(sc, tr[k]);
+                        st = et_scope_check(sc);
+                    }
+                    k += 3;
+                }
+            et_scope_free(fs);
         }
-        if (st == ELM_OK) {
-            r->total += o->lam_erase * r->erase;
-            r->tokens += (int64_t)(2 * xi.n + ex.n + nv.n);
-        }
-    }
-    free(exp);
-    free(nov);
-    ids_free(&xi);
-    ids_free(&ex);
-    ids_free(&nv);
-    return st;
-}
-
-/* Retain targets from the frozen model, in chunks of rows: hard labels
- * argmax logits_P [N] (I64; no softmax needed), or soft q = softmax(logits_P)
- * [N, V] (fp32). Only the result is left in sc. */
-static elm_status retain_target(elm_erase *e, et_scope *sc, const ids_buf *ids, et_tensor **out, et_tensor **trunk)
-{
-    *out = NULL;
-    *trunk = NULL;
-    et_scope *fs = et_scope_new();
-    if (!fs)
-        return elm_err(ELM_E_NOMEM, "erase: out of memory");
-    const int64_t N = (int64_t)ids->n, C = chunk_rows(), nch = (N + C - 1) / C;
-    et_tensor **parts = calloc((size_t)nch, sizeof *parts), *h = NULL;
-    elm_status st = parts ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
-    int prev = et_set_grad_enabled(0);
-    if (st == ELM_OK) {
-        const ids_buf *seq[1] = {ids};
-        et_tensor *th = NULL;
-        st = frozen_hidden(e, fs, seq, 1, 0, &h, &th);
-        if (st == ELM_OK && th) {
-            *trunk = et_share(sc, th);
-            st = et_scope_check(sc);
-        }
-    }
-    for (int64_t c = 0; st == ELM_OK && c < nch; c++) {
-        const int64_t c0 = c * C, len = N - c0 < C ? N - c0 : C;
-        et_scope *cs = et_scope_new();
-        if (!cs) {
-            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
-            break;
-        }
-        et_tensor *lg = logits_rows(e, cs, h, c0, len);
-        parts[c] = et_share(fs, e->o.retain_soft ? et_softmax(cs, lg, -1) : et_argmax(cs, lg, -1, 0));
-        st = et_scope_check(cs);
-        if (st == ELM_OK)
-            st = et_scope_check(fs);
-        et_scope_free(cs);
-    }
-    et_set_grad_enabled(prev);
-    if (st == ELM_OK) {
-        *out = et_cat(sc, parts, (int)nch, 0);
-        st = et_scope_check(sc);
-    }
-    free(parts);
-    et_scope_free(fs);
-    return st;
-}
-
-static elm_status retain_term(elm_erase *e, et_scope *sc, int g, elm_micro_result *r)
-{
-    int64_t ri;
-    const char *text = next_text(e, g, ELM_ROLE_RETAIN, &ri);
-    ids_buf ids;
-    ELM_TRY(tokenize(e, text, 1, &ids));
-    if (e->o.max_tokens > 0)
-        ids_cut(&ids, (size_t)e->o.max_tokens);
-    elm_status st = ELM_OK;
-    if (ids.n > 0) {
-        et_tensor *tgt = NULL, *trunk = NULL;
-        st = retain_target(e, sc, &ids, &tgt, &trunk);
+        et_set_grad_enabled(prev);
         release_freed();
-        if (st == ELM_OK && elm_objective_chunk_loss) {
-            row_target L = {e->o.retain_soft ? ROWS_SOFT : ROWS_CE, tgt, tgt, NULL};
-            st = trained_loss_chunked(e, sc, &ids, trunk, 0, (int64_t)ids.n, &L, 0, e->o.lam_retain, "retain",
-                                      &r->retain);
-        } else if (st == ELM_OK) {
-            et_tensor *lt = logits_of(e, sc, ids.v, ids.n, 1);
-            et_tensor *loss = e->o.retain_soft ? et_soft_cross_entropy(sc, lt, tgt)
-                                               : et_cross_entropy(sc, lt, tgt, -100);
-            st = backprop(sc, loss, e->o.lam_retain, "retain", &r->retain);
-        }
-        if (st == ELM_OK) {
-            r->total += e->o.lam_retain * r->retain;
-            r->tokens += (int64_t)(2 * ids.n);
+    }
+    /* the trained pass */
+    int n = 0;
+    for (int b = 0; st == ELM_OK && b < nb; b++) {
+        erase_item *I = &it[b];
+        if (!I->has)
+            continue;
+        tpass *P = &tp[n++];
+        P->ids = &I->xi;
+        P->trunk = I->trunk;
+        P->r0 = 0;
+        P->N = (int64_t)I->xi.n;
+        P->value = &r[b].erase;
+        if (o->loss == ELM_LOSS_HARD) {
+            P->L.kind = ROWS_CE;
+            P->L.tgt = erase_hard_label(e, sc, I->q, I->idx);
+            st = et_scope_check(sc);
+        } else {
+            P->L.kind = I->idx ? ROWS_SPARSE : ROWS_SOFT;
+            P->L.q = I->q;
+            P->L.idx = I->idx;
+            if (o->loss == ELM_LOSS_KL) {
+                st = target_entropy(sc, I->q, &P->add);
+                P->add = -P->add;
+            }
         }
     }
-    ids_free(&ids);
-    return st;
-}
-
-/* Mean NLL of ids[from..n) given what precedes, under the adapted model. */
-static elm_status nll_term(elm_erase *e, et_scope *sc, const ids_buf *ids, size_t from, double lambda,
-                           const char *term, double *value)
-{
-    if (elm_objective_chunk_loss) {
-        row_target L = {ROWS_CE, i64_tensor(e, sc, ids->v + from, ids->n - from), NULL, NULL};
-        ELM_TRY(et_scope_check(sc));
-        return trained_loss_chunked(e, sc, ids, NULL, (int64_t)from - 1, (int64_t)(ids->n - from), &L, 0, lambda, term,
-                                    value);
-    }
-    et_tensor *lt = logits_of(e, sc, ids->v, ids->n, 1);
-    et_tensor *pred = et_narrow(sc, lt, 0, (int64_t)from - 1, (int64_t)(ids->n - from));
-    et_tensor *tgt = i64_tensor(e, sc, ids->v + from, ids->n - from);
-    et_tensor *loss = et_cross_entropy(sc, pred, tgt, -100);
-    return backprop(sc, loss, lambda, term, value);
-}
-
-static elm_status consistency_term(elm_erase *e, et_scope *sc, int g, elm_micro_result *r)
-{
-    elm_erase_group *G = &e->groups[g];
-    size_t k = (size_t)(G->pos[ELM_ROLE_CONSISTENCY] % (int64_t)G->n_pairs);
-    G->pos[ELM_ROLE_CONSISTENCY]++;
-    size_t i = G->pair_idx[k];
-    const elm_dataset *ds = G->ds[ELM_ROLE_CONSISTENCY];
-    const char *p = elm_dataset_prompt_at(ds, i), *c = elm_dataset_continuation_at(ds, i);
-    ids_buf pi, ci, ids = {0};
-    ELM_TRY(tokenize(e, p, 1, &pi));
-    elm_status st = tokenize(e, c, 0, &ci);
     if (st == ELM_OK)
-        st = ids_cat(&pi, ci.v, ci.n, &ids);
-    if (st == ELM_OK && e->o.max_tokens > 0)
-        ids_cut(&ids, (size_t)e->o.max_tokens);
-    if (st == ELM_OK && pi.n > 0 && ids.n > pi.n) {
-        st = nll_term(e, sc, &ids, pi.n, e->o.lam_cons, "consistency", &r->cons);
-        if (st == ELM_OK) {
-            r->total += e->o.lam_cons * r->cons;
-            r->tokens += (int64_t)ids.n;
+        st = trained_batch(e, sc, tp, n, o->lam_erase, "erase");
+    for (int b = 0; st == ELM_OK && b < nb; b++)
+        if (it[b].has) {
+            r[b].total += o->lam_erase * r[b].erase;
+            r[b].tokens += (int64_t)(2 * it[b].xi.n + it[b].ex.n + it[b].nv.n);
         }
+    for (int b = 0; it && b < nb; b++) {
+        ids_free(&it[b].xi);
+        ids_free(&it[b].ex);
+        ids_free(&it[b].nv);
     }
-    ids_free(&pi);
-    ids_free(&ci);
-    ids_free(&ids);
+    free(it);
+    free(tp);
+    free(rows);
+    free(h);
+    free(tr);
+    et_scope_free(sc);
     return st;
 }
 
-static elm_status train_term(elm_erase *e, et_scope *sc, int g, elm_micro_result *r)
+static elm_status retain_phase(elm_erase *e, int nb, elm_micro_result *r)
 {
-    int64_t ti;
-    const char *text = next_text(e, g, ELM_ROLE_TRAIN, &ti);
-    ids_buf ids;
-    ELM_TRY(tokenize(e, text, 1, &ids));
-    if (e->o.max_tokens > 0)
-        ids_cut(&ids, (size_t)e->o.max_tokens);
-    elm_status st = ELM_OK;
-    if (ids.n >= 2) {
-        st = nll_term(e, sc, &ids, 1, 1.0, "train", &r->train);
-        if (st == ELM_OK) {
-            r->total += r->train;
-            r->tokens += (int64_t)ids.n;
+    ids_buf *ids = calloc((size_t)nb, sizeof *ids);
+    int *has = calloc((size_t)nb, sizeof *has);
+    tpass *tp = calloc((size_t)nb, sizeof *tp);
+    frow *rows = calloc((size_t)nb, sizeof *rows);
+    et_tensor **h = calloc((size_t)nb, sizeof *h), **tr = calloc((size_t)nb, sizeof *tr);
+    et_scope *sc = et_scope_new();
+    elm_status st = ids && has && tp && rows && h && tr && sc ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    int n = 0;
+    for (int b = 0; st == ELM_OK && b < nb; b++) {
+        const int g = group_of(e, b);
+        if (!e->groups[g].ds[ELM_ROLE_RETAIN])
+            continue;
+        int64_t ri;
+        const char *text = next_text(e, g, ELM_ROLE_RETAIN, &ri);
+        st = tokenize(e, text, 1, &ids[b]);
+        if (st == ELM_OK && e->o.max_tokens > 0)
+            ids_cut(&ids[b], (size_t)e->o.max_tokens);
+        if (st == ELM_OK && ids[b].n > 0) {
+            has[b] = 1;
+            rows[n] = frozen_row(&ids[b], NULL, 0);
+            rows[n].want_trunk = 1;
+            n++;
         }
     }
-    ids_free(&ids);
+    if (st == ELM_OK && n > 0) {
+        et_scope *fs = et_scope_new();
+        st = fs ? frozen_rows(e, fs, rows, n, h, tr) : elm_err(ELM_E_NOMEM, "erase: out of memory");
+        for (int b = 0, k = 0; st == ELM_OK && b < nb; b++)
+            if (has[b]) {
+                tpass *P = &tp[k];
+                int prev = et_set_grad_enabled(0);
+                st = retain_target(e, sc, (int64_t)ids[b].n, h[k], &P->L.tgt);
+                et_set_grad_enabled(prev);
+                if (st == ELM_OK && tr[k]) {
+                    P->trunk = et_share(sc, tr[k]);
+                    st = et_scope_check(sc);
+                }
+                P->L.kind = e->o.retain_soft ? ROWS_SOFT : ROWS_CE;
+                P->L.q = P->L.tgt;
+                P->ids = &ids[b];
+                P->r0 = 0;
+                P->N = (int64_t)ids[b].n;
+                P->value = &r[b].retain;
+                k++;
+            }
+        et_scope_free(fs);
+        release_freed();
+        if (st == ELM_OK)
+            st = trained_batch(e, sc, tp, n, e->o.lam_retain, "retain");
+        for (int b = 0; st == ELM_OK && b < nb; b++)
+            if (has[b]) {
+                r[b].total += e->o.lam_retain * r[b].retain;
+                r[b].tokens += (int64_t)(2 * ids[b].n);
+            }
+    }
+    for (int b = 0; ids && b < nb; b++)
+        ids_free(&ids[b]);
+    free(ids);
+    free(has);
+    free(tp);
+    free(rows);
+    free(h);
+    free(tr);
+    et_scope_free(sc);
+    return st;
+}
+
+/* Mean NLL terms, scored on the tokens after a context: consistency (the
+ * continuation c after the prompt p) or, with objective finetune, train
+ * (every token after the first). */
+static elm_status nll_phase(elm_erase *e, int nb, elm_micro_result *r, elm_role role)
+{
+    const int cons = role == ELM_ROLE_CONSISTENCY;
+    ids_buf *ids = calloc((size_t)nb, sizeof *ids);
+    size_t *from = calloc((size_t)nb, sizeof *from);
+    tpass *tp = calloc((size_t)nb, sizeof *tp);
+    et_scope *sc = et_scope_new();
+    elm_status st = ids && from && tp && sc ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    int n = 0;
+    for (int b = 0; st == ELM_OK && b < nb; b++) {
+        const int g = group_of(e, b);
+        elm_erase_group *G = &e->groups[g];
+        if (cons) {
+            if (!G->ds[ELM_ROLE_CONSISTENCY] || G->n_pairs == 0)
+                continue;
+            size_t k = (size_t)(G->pos[ELM_ROLE_CONSISTENCY] % (int64_t)G->n_pairs);
+            G->pos[ELM_ROLE_CONSISTENCY]++;
+            size_t i = G->pair_idx[k];
+            const elm_dataset *ds = G->ds[ELM_ROLE_CONSISTENCY];
+            ids_buf pi, ci;
+            st = tokenize(e, elm_dataset_prompt_at(ds, i), 1, &pi);
+            if (st == ELM_OK) {
+                st = tokenize(e, elm_dataset_continuation_at(ds, i), 0, &ci);
+                if (st == ELM_OK)
+                    st = ids_cat(&pi, ci.v, ci.n, &ids[b]);
+                from[b] = pi.n;
+                ids_free(&pi);
+                ids_free(&ci);
+            }
+        } else {
+            int64_t ti;
+            st = tokenize(e, next_text(e, g, ELM_ROLE_TRAIN, &ti), 1, &ids[b]);
+            from[b] = 1;
+        }
+        if (st == ELM_OK && e->o.max_tokens > 0)
+            ids_cut(&ids[b], (size_t)e->o.max_tokens);
+        if (st == ELM_OK && from[b] > 0 && ids[b].n > from[b]) {
+            tpass *P = &tp[n++];
+            P->ids = &ids[b];
+            P->r0 = (int64_t)from[b] - 1;
+            P->N = (int64_t)(ids[b].n - from[b]);
+            P->L.kind = ROWS_CE;
+            P->L.tgt = i64_tensor(e, sc, ids[b].v + from[b], ids[b].n - from[b]);
+            P->value = cons ? &r[b].cons : &r[b].train;
+            st = et_scope_check(sc);
+        } else
+            from[b] = 0;
+    }
+    const double lambda = cons ? e->o.lam_cons : 1.0;
+    if (st == ELM_OK)
+        st = trained_batch(e, sc, tp, n, lambda, cons ? "consistency" : "train");
+    for (int b = 0; st == ELM_OK && b < nb; b++)
+        if (from[b] > 0) {
+            r[b].total += lambda * (cons ? r[b].cons : r[b].train);
+            r[b].tokens += (int64_t)ids[b].n;
+        }
+    for (int b = 0; ids && b < nb; b++)
+        ids_free(&ids[b]);
+    free(ids);
+    free(from);
+    free(tp);
+    et_scope_free(sc);
+    return st;
+}
+
+elm_status elm_erase_micro_batch(elm_erase *e, int nb, elm_micro_result *r)
+{
+    if (nb < 1 || !r)
+        return elm_err(ELM_E_INVALID, "erase: micro-batch of %d", nb);
+    for (int b = 0; b < nb; b++) {
+        r[b].erase = r[b].retain = r[b].cons = r[b].train = NAN;
+        r[b].total = 0;
+        r[b].tokens = 0;
+    }
+    elm_status st;
+    if (e->o.finetune) {
+        st = nll_phase(e, nb, r, ELM_ROLE_TRAIN);
+    } else {
+        /* each term's graph is freed before the next is built */
+        st = erase_phase(e, nb, r);
+        release_freed();
+        if (st == ELM_OK)
+            st = retain_phase(e, nb, r);
+        release_freed();
+        if (st == ELM_OK)
+            st = nll_phase(e, nb, r, ELM_ROLE_CONSISTENCY);
+    }
+    release_freed();
+    if (st == ELM_OK)
+        e->micro += nb;
     return st;
 }
 
 elm_status elm_erase_micro_step(elm_erase *e, elm_micro_result *r)
 {
-    r->erase = r->retain = r->cons = r->train = NAN;
-    r->total = 0;
-    r->tokens = 0;
-    const int64_t m = e->micro;
-    const int g = e->o.mix[m % e->o.n_mix];
-    elm_erase_group *G = &e->groups[g];
-    et_scope *sc = et_scope_new();
-    if (!sc)
-        return elm_err(ELM_E_NOMEM, "erase: out of memory");
-    elm_status st = ELM_OK;
-    if (e->o.finetune) {
-        st = train_term(e, sc, g, r);
-    } else {
-        st = erase_term(e, sc, g, m, r);
-        /* each term's graph is freed before the next is built */
-        et_scope_free(sc);
-        release_freed();
-        sc = et_scope_new();
-        if (st == ELM_OK && !sc)
-            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
-        if (st == ELM_OK && G->ds[ELM_ROLE_RETAIN])
-            st = retain_term(e, sc, g, r);
-        et_scope_free(sc);
-        release_freed();
-        sc = et_scope_new();
-        if (st == ELM_OK && !sc)
-            st = elm_err(ELM_E_NOMEM, "erase: out of memory");
-        if (st == ELM_OK && G->ds[ELM_ROLE_CONSISTENCY] && G->n_pairs > 0)
-            st = consistency_term(e, sc, g, r);
-    }
-    et_scope_free(sc);
-    release_freed();
-    if (st == ELM_OK)
-        e->micro++;
-    return st;
+    return elm_erase_micro_batch(e, 1, r);
+}
+
+elm_status elm_objective_init(elm_erase *e)
+{
+    (void)e;
+    return ELM_OK;
+}
+
+void elm_objective_release(elm_erase *e)
+{
+    pkv_free(e->pkv);
+    e->pkv = NULL;
 }

@@ -30,5 +30,7 @@ extern int elm_objective_chunk_loss;
 extern int elm_objective_share_trunk;
 /* Trained passes that started from a shared trunk so far (for tests). */
 extern long elm_objective_trunk_passes;
+/* Frozen rows that reused a prefix's K/V (erase.prefix_cache) so far (for tests). */
+extern long elm_objective_prefix_rows;
 
 #endif

@@ -49,6 +49,7 @@ static void opts_free(elm_erase_opts *o)
     free(o->concept);
     free(o->expert_file);
     free(o->novice_file);
+    free(o->frozen_cache);
     memset(o, 0, sizeof *o);
 }
 
@@ -86,6 +87,9 @@ static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_o
     ELM_TRY(elm_config_get_string(c, "erase.mix", &mix));
     ELM_TRY(elm_parse_mix(mix, &o->mix, &o->n_mix));
     ELM_TRY(elm_config_get_int(c, "erase.max_tokens", &o->max_tokens));
+    ELM_TRY(elm_config_get_int(c, "erase.batch", &o->batch));
+    ELM_TRY(elm_config_get_bool(c, "erase.prefix_cache", &o->prefix_cache));
+    o->frozen_cache = NULL;
     ELM_TRY(dup_str(c, "erase.concept", &o->concept));
     ELM_TRY(dup_str(c, "erase.expert_templates", &o->expert_file));
     ELM_TRY(dup_str(c, "erase.novice_templates", &o->novice_file));
@@ -177,6 +181,8 @@ elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out
                                 ELM_BUILTIN_TEMPLATES, &e->novice);
     if (st == ELM_OK)
         st = make_adapter(e);
+    if (st == ELM_OK)
+        st = elm_objective_init(e);
     if (st == ELM_OK) {
         int maxg = 0;
         for (int i = 0; i < e->o.n_mix; i++)
@@ -211,6 +217,7 @@ void elm_erase_free(elm_erase *e)
     for (int g = 0; g < e->n_groups; g++)
         group_clear(&e->groups[g]);
     free(e->groups);
+    elm_objective_release(e);
     et_adamw_free(e->opt);
     free(e->params);
     elm_lora_free(e->lora);
@@ -414,36 +421,44 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
     int64_t tokens = 0;
     int loss_finite = 1; /* every micro-step's total (acc_add skips NaNs) */
     char detail[160];
-    for (int64_t k = 0; st == ELM_OK && k < e->o.accum; k++) {
-        elm_micro_result r;
-        st = elm_erase_micro_step(e, &r);
-        if (st != ELM_OK)
-            break;
-        acc_add(&a_e, r.erase);
-        acc_add(&a_r, r.retain);
-        acc_add(&a_c, r.cons);
-        acc_add(&a_t, r.train);
-        acc_add(&a_tot, r.total);
-        if (!isfinite(r.total))
-            loss_finite = 0;
-        tokens += r.tokens;
-        if (e->on_micro)
-            e->on_micro(&r, e->on_micro_user);
-        if (e->progress) {
-            elm_progress p;
-            ELM_STRUCT_INIT(&p);
-            p.what = "erase";
-            p.done = (uint64_t)e->micro;
-            p.total = e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0;
-            p.seconds = elm_erase_now() - e->t_start;
-            snprintf(detail, sizeof detail, "step %lld micro %lld/%lld loss %.4f",
-                     (long long)e->step + 1, (long long)k + 1, (long long)e->o.accum, r.total);
-            p.detail = detail;
-            if (e->progress(&p, e->user) != 0)
-                st = elm_err(ELM_E_CANCELLED, "erase: cancelled by the progress callback at step %lld "
-                                              "(nothing changed)", (long long)e->step + 1);
+    const int64_t bmax = e->o.batch > 1 ? e->o.batch : 1;
+    elm_micro_result *rs = malloc((size_t)(bmax < e->o.accum ? bmax : e->o.accum) * sizeof *rs);
+    if (st == ELM_OK && !rs)
+        st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+    for (int64_t k0 = 0; st == ELM_OK && k0 < e->o.accum;) {
+        const int nb = (int)(e->o.accum - k0 < bmax ? e->o.accum - k0 : bmax);
+        st = elm_erase_micro_batch(e, nb, rs);
+        for (int j = 0; st == ELM_OK && j < nb; j++) {
+            const elm_micro_result r = rs[j];
+            const int64_t k = k0 + j;
+            acc_add(&a_e, r.erase);
+            acc_add(&a_r, r.retain);
+            acc_add(&a_c, r.cons);
+            acc_add(&a_t, r.train);
+            acc_add(&a_tot, r.total);
+            if (!isfinite(r.total))
+                loss_finite = 0;
+            tokens += r.tokens;
+            if (e->on_micro)
+                e->on_micro(&r, e->on_micro_user);
+            if (e->progress) {
+                elm_progress p;
+                ELM_STRUCT_INIT(&p);
+                p.what = "erase";
+                p.done = (uint64_t)(e->micro - nb + j + 1);
+                p.total = e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0;
+                p.seconds = elm_erase_now() - e->t_start;
+                snprintf(detail, sizeof detail, "step %lld micro %lld/%lld loss %.4f",
+                         (long long)e->step + 1, (long long)k + 1, (long long)e->o.accum, r.total);
+                p.detail = detail;
+                if (e->progress(&p, e->user) != 0)
+                    st = elm_err(ELM_E_CANCELLED, "erase: cancelled by the progress callback at step %lld "
+                                                  "(nothing changed)", (long long)e->step + 1);
+            }
         }
+        k0 += nb;
     }
+    free(rs);
     /* A non-finite loss is refused like a non-finite gradient: the restore
      * below puts back data positions and RNG, drops the gradients, and the
      * optimizer never runs. */

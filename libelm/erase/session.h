@@ -52,9 +52,14 @@ typedef struct elm_erase_opts {
     char *init_from;
     char *concept;
     char *expert_file, *novice_file;
+    int64_t batch;         /* erase.batch: micro-steps run together (texts per forward) */
+    int prefix_cache;      /* erase.prefix_cache: reuse the prefixes' frozen K/V */
+    char *frozen_cache;    /* erase.frozen_cache: directory, or NULL */
 } elm_erase_opts;
 
 struct elm_micro_result;
+struct elm_prefix_table;
+struct elm_fcache;
 
 typedef struct elm_erase {
     elm_model *m;                 /* a reference */
@@ -75,6 +80,9 @@ typedef struct elm_erase {
     /* internal hook (tests): called after every micro-step */
     void (*on_micro)(const struct elm_micro_result *r, void *user);
     void *on_micro_user;
+    /* objective.c's caches of frozen work (elm_objective_release frees them) */
+    struct elm_prefix_table *pkv; /* frozen K/V of expert/novice prefixes */
+    struct elm_fcache *fcache;    /* erase.frozen_cache, or NULL */
 } elm_erase;
 
 elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out);
@@ -97,6 +105,16 @@ struct elm_micro_result {
 typedef struct elm_micro_result elm_micro_result;
 
 elm_status elm_erase_micro_step(elm_erase *e, elm_micro_result *r);
+/* Micro-steps e->micro .. e->micro+nb-1 at once (erase.batch): each term's
+ * texts go through one right-padded, attention-masked forward; r[0..nb) get
+ * each micro-step's own results, and the gradients are the sum of the nb
+ * micro-steps' (as nb calls of elm_erase_micro_step, up to rounding; with
+ * dropout or action random the random draws come in another order). */
+elm_status elm_erase_micro_batch(elm_erase *e, int nb, elm_micro_result *r);
+/* Open what the objective keeps between steps (erase.frozen_cache). */
+elm_status elm_objective_init(elm_erase *e);
+/* Free what the objective keeps between steps (prefix K/V, disk cache). */
+void elm_objective_release(elm_erase *e);
 
 /* Wall clock in seconds. */
 double elm_erase_now(void);
