@@ -17,6 +17,7 @@
 #define FC_TAG "libelm-fcache-1"
 #define FC_SEED_FINGERPRINT 0x5f1d0e7c2a9b4c31ull
 #define FC_SEED_NAME 0x9e4c2b17d3a85f06ull
+#define FC_SEED_CONTENT 0x3b8e51a0c7d2964full
 /* Weights are copied to the host at most this many bytes at a time. */
 #define FC_CHUNK_BYTES ((size_t)32 << 20)
 
@@ -522,6 +523,25 @@ static int et_to_st(et_dtype e, elm_st_dtype *out)
     }
 }
 
+/* Hash of the stored tensors (dtype, shape, bytes of t0..t{n-1}, in order),
+ * kept in the file's metadata as "content": a flipped bit in the data (which
+ * the container cannot see) makes the entry damaged, not a wrong answer. */
+static void content_add(fc_hasher *h, elm_st_dtype dt, int ndim, const int64_t *shape, const void *data,
+                        size_t nbytes)
+{
+    hash_i64(h, (int64_t)dt);
+    hash_i64(h, ndim);
+    for (int d = 0; d < ndim; d++)
+        hash_i64(h, shape[d]);
+    hash_u64(h, nbytes);
+    hasher_update(h, data, nbytes);
+}
+
+static void hex64(uint64_t v, char out[17])
+{
+    snprintf(out, 17, "%016" PRIx64, v);
+}
+
 /* Why the opened entry does not answer (k, n), or NULL when it does. */
 static const char *check_entry(const elm_safetensors *st, const elm_fcache_key *k, int n, char *why,
                                size_t cap)
@@ -536,6 +556,8 @@ static const char *check_entry(const elm_safetensors *st, const elm_fcache_key *
         snprintf(why, cap, "%zu tensors besides 'key', expected %d", elm_st_count(st) - 1, n);
         return why;
     }
+    fc_hasher h;
+    hasher_init(&h, FC_SEED_CONTENT);
     for (int i = 0; i < n; i++) {
         char name[24];
         snprintf(name, sizeof name, "t%d", i);
@@ -549,6 +571,17 @@ static const char *check_entry(const elm_safetensors *st, const elm_fcache_key *
             snprintf(why, cap, "tensor '%s' has dtype %s", name, elm_st_dtype_name(t->dtype));
             return why;
         }
+        content_add(&h, t->dtype, t->ndim, t->shape, t->data, t->nbytes);
+    }
+    const char *fmt = elm_st_metadata(st, "format");
+    if (!fmt || strcmp(fmt, FC_TAG) != 0)
+        return "metadata 'format' is not '" FC_TAG "'";
+    const char *want = elm_st_metadata(st, "content");
+    char got[17];
+    hex64(hasher_final(&h), got);
+    if (!want || strcmp(want, got) != 0) {
+        snprintf(why, cap, "content hash %s, metadata says %.20s", got, want ? want : "(none)");
+        return why;
     }
     return NULL;
 }
@@ -648,6 +681,8 @@ elm_status elm_fcache_put(elm_fcache *c, const elm_fcache_key *k, et_tensor *con
         s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
         goto out;
     }
+    fc_hasher h;
+    hasher_init(&h, FC_SEED_CONTENT);
     w[0].name = "key";
     w[0].dtype = ELM_ST_U8;
     w[0].ndim = 1;
@@ -690,14 +725,17 @@ elm_status elm_fcache_put(elm_fcache *c, const elm_fcache_key *k, et_tensor *con
             goto out;
         }
         o->data = bufs[i + 1];
+        content_add(&h, o->dtype, nd, shape, o->data, nbytes);
     }
     {
+        char content[17];
+        hex64(hasher_final(&h), content);
         char *path = elm_fcache_entry_path(c, k);
         if (!path) {
             s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
             goto out;
         }
-        const char *meta[] = {"format", FC_TAG, NULL};
+        const char *meta[] = {"format", FC_TAG, "content", content, NULL};
         s = elm_st_write(path, w, nt, meta);
         free(path);
         if (s == ELM_OK)

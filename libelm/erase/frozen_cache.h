@@ -5,7 +5,11 @@
  * An entry is one file "<16 hex digits>.safetensors" in the directory: the
  * digits are a 64-bit hash of the entry's key bytes; the file holds the key
  * itself (U8 tensor "key", compared byte for byte on load, so a hash
- * collision is a miss, never a wrong answer) and the tensors "t0", "t1", ...
+ * collision is a miss, never a wrong answer), the tensors "t0", "t1", ...
+ * and, in the metadata, "format" = "libelm-fcache-1" and "content" = a hash
+ * of the tensors' dtypes, shapes and bytes (checked on load: a changed byte
+ * is a damaged entry, not a wrong answer). Data are little-endian, as in
+ * every safetensors file; the entry is read on a little-endian host.
  * Files are written with elm_st_write (temporary name + rename), so a reader
  * never sees a partial entry and concurrent writers of one key are fine.
  *
@@ -64,7 +68,7 @@ void elm_fcache_key_free(elm_fcache_key *k); /* NULL ok; k is left empty */
 /* Look up: *hit = 1 and out[0..n) = CPU tensors in sc (the dtypes/shapes
  * stored) when an entry with exactly this key holds exactly n tensors;
  * *hit = 0 otherwise (out untouched). A damaged entry (bad file, wrong key,
- * wrong count) is a miss, logged with elm_log(ELM_LOG_WARN, ...) naming the
+ * wrong count, content hash mismatch) is a miss, logged with elm_log(ELM_LOG_WARN, ...) naming the
  * file and why, and counted in stats.damaged; the next put replaces it. Only
  * I/O errors other than "no such file" (and out of memory) are errors. */
 elm_status elm_fcache_get(elm_fcache *c, const elm_fcache_key *k, et_scope *sc, et_tensor **out,
