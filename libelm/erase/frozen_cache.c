@@ -4,6 +4,8 @@
 #include "core/log.h"
 #include "io/safetensors.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,12 +14,16 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define FC_TAG "libelm-fcache-1"
 #define FC_SEED_FINGERPRINT 0x5f1d0e7c2a9b4c31ull
 #define FC_SEED_NAME 0x9e4c2b17d3a85f06ull
 #define FC_SEED_CONTENT 0x3b8e51a0c7d2964full
+/* A writer's temporary older than this was left by a crash (a put takes
+ * well under a second). */
+#define FC_STALE_TMP_S (60 * 60)
 /* Weights are copied to the host at most this many bytes at a time. */
 #define FC_CHUNK_BYTES ((size_t)32 << 20)
 
@@ -310,6 +316,43 @@ elm_status elm_fcache_fingerprint(elm_fcache *c, uint64_t *out)
 
 /* ---- open / free ---------------------------------------------------------- */
 
+/* Whether name is a temporary of elm_st_write for one of our entries:
+ * ".<16 hex>.safetensors.tmp.<6 chars>" (io/atomic.c's sibling name). */
+static int is_entry_tmp(const char *name)
+{
+    static const char mid[] = ".safetensors.tmp.";
+    if (name[0] != '.')
+        return 0;
+    for (int i = 1; i <= 16; i++)
+        if (!isxdigit((unsigned char)name[i]))
+            return 0;
+    return strncmp(name + 17, mid, sizeof mid - 1) == 0 && strlen(name + 17 + sizeof mid - 1) == 6;
+}
+
+/* Remove our temporaries that a crashed writer left (older than
+ * FC_STALE_TMP_S, so a running writer's is never touched). Best effort:
+ * failures are ignored (the next open tries again). */
+static void sweep_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_entry_tmp(e->d_name))
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+            now - sb.st_mtime > FC_STALE_TMP_S) {
+            if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+                elm_log(ELM_LOG_INFO, "frozen cache: removed %s/%s (left by an interrupted write)", dir,
+                        e->d_name);
+        }
+    }
+    closedir(d);
+}
+
 elm_status elm_fcache_open(const char *dir, const elm_model *m, elm_fcache **out)
 {
     ELM_CHECK_ARG(out, "out");
@@ -333,6 +376,7 @@ elm_status elm_fcache_open(const char *dir, const elm_model *m, elm_fcache **out
         return elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
     }
     c->m = m;
+    sweep_stale(dir);
     *out = c;
     return ELM_OK;
 }
@@ -654,7 +698,8 @@ elm_status elm_fcache_get(elm_fcache *c, const elm_fcache_key *k, et_scope *sc, 
         }
     }
     if (s == ELM_OK) {
-        memcpy(out, res, (size_t)n * sizeof *res);
+        if (n)
+            memcpy(out, res, (size_t)n * sizeof *res);
         *hit = 1;
         c->stats.hits++;
     }

@@ -36,7 +36,9 @@ typedef struct elm_fcache elm_fcache;
 /* Open (create if missing, one level: mkdir of dir itself, parent must exist)
  * the cache directory for model m (a reference is NOT taken; m outlives the
  * cache). Errors: ELM_E_IO naming dir and the errno text (not a directory,
- * not writable, parent missing). Ownership: free with elm_fcache_free. */
+ * not writable, parent missing). Removes the temporaries of our entries
+ * that an interrupted write left (".<hex>.safetensors.tmp.*" older than an
+ * hour). Ownership: free with elm_fcache_free. */
 elm_status elm_fcache_open(const char *dir, const elm_model *m, elm_fcache **out);
 void elm_fcache_free(elm_fcache *c); /* NULL ok */
 

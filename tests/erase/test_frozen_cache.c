@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MODEL "tests/fixtures/models/llama-tied"
 
@@ -124,6 +126,14 @@ static void check_stats(const elm_fcache *c, int64_t hits, int64_t misses, int64
 
 static const int32_t IDS[] = {1, 17, 42, 99, 3, 250};
 #define NIDS (sizeof IDS / sizeof IDS[0])
+
+static void write_bytes(const char *path, const void *p, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(p, 1, n, fp), n);
+    ck_assert_int_eq(fclose(fp), 0);
+}
 
 START_TEST(round_trip)
 {
@@ -258,14 +268,6 @@ START_TEST(other_keys_miss)
     teardown(&f);
 }
 END_TEST
-
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    ck_assert_ptr_nonnull(fp);
-    ck_assert_uint_eq(fwrite(p, 1, n, fp), n);
-    ck_assert_int_eq(fclose(fp), 0);
-}
 
 /* The entry of k is damaged by `damage`; a get misses (counted, logged with
  * the file name), a put replaces the file and a get then hits. */
@@ -496,6 +498,25 @@ START_TEST(no_stray_files)
     closedir(d);
     ck_assert_int_eq(n, 20);
     check_stats(f.c, 0, 0, 40, 0);
+
+    /* An interrupted write's temporary: an old one is removed at the next
+     * open, a fresh one (a running writer's) and other files are not. */
+    char old_tmp[4096], new_tmp[4096], other[4096];
+    snprintf(old_tmp, sizeof old_tmp, "%s/.0123456789abcdef.safetensors.tmp.AbC123", f.dir);
+    snprintf(new_tmp, sizeof new_tmp, "%s/.fedcba9876543210.safetensors.tmp.XyZ789", f.dir);
+    snprintf(other, sizeof other, "%s/.notours.safetensors.tmp.AbC123", f.dir);
+    write_bytes(old_tmp, "x", 1);
+    write_bytes(new_tmp, "y", 1);
+    write_bytes(other, "z", 1);
+    struct timeval tv[2] = {{time(NULL) - 2 * 3600, 0}, {time(NULL) - 2 * 3600, 0}};
+    ck_assert_int_eq(utimes(old_tmp, tv), 0);
+    ck_assert_int_eq(utimes(other, tv), 0);
+    elm_fcache *c2;
+    ck_assert_elm_ok(elm_fcache_open(f.dir, f.m, &c2));
+    elm_fcache_free(c2);
+    ck_assert_int_ne(access(old_tmp, F_OK), 0);
+    ck_assert_int_eq(access(new_tmp, F_OK), 0);
+    ck_assert_int_eq(access(other, F_OK), 0);
     teardown(&f);
 }
 END_TEST
