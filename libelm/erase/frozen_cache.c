@@ -1,0 +1,798 @@
+#include "erase/frozen_cache.h"
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/safetensors.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#define FC_TAG "libelm-fcache-1"
+#define FC_SEED_FINGERPRINT 0x5f1d0e7c2a9b4c31ull
+#define FC_SEED_NAME 0x9e4c2b17d3a85f06ull
+#define FC_SEED_CONTENT 0x3b8e51a0c7d2964full
+/* A writer's temporary older than this was left by a crash (a put takes
+ * well under a second). */
+#define FC_STALE_TMP_S (60 * 60)
+/* Weights are copied to the host at most this many bytes at a time. */
+#define FC_CHUNK_BYTES ((size_t)32 << 20)
+
+struct elm_fcache {
+    char *dir;
+    const elm_model *m;
+    int have_fp;
+    uint64_t fp;
+    elm_fcache_stats stats;
+};
+
+/* ---- hashing -------------------------------------------------------------
+ * Four independent lanes over 32-byte blocks, each step a xor of the next
+ * little-endian word, a multiply by an odd constant and a xor-shift (each a
+ * bijection of the lane, so no two words collide within a step); the lanes
+ * are folded and finished with a 64-bit avalanche. Not cryptographic: it
+ * names cache files and detects changed weights, and every hit is confirmed
+ * by comparing the full key. */
+
+#define K1 0x9fb21c651e98df25ull
+#define K2 0xc2b2ae3d27d4eb4full
+#define K3 0x165667b19e3779f9ull
+#define K4 0xd6e8feb86659fd93ull
+
+typedef struct fc_hasher {
+    uint64_t v[4];
+    unsigned char buf[32];
+    size_t nbuf;
+    uint64_t total;
+} fc_hasher;
+
+static inline uint64_t load64(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t lane_step(uint64_t v, uint64_t w)
+{
+    v = (v ^ w) * K1;
+    return v ^ (v >> 31);
+}
+
+static inline uint64_t avalanche(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= K4;
+    h ^= h >> 29;
+    h *= K2;
+    h ^= h >> 32;
+    return h;
+}
+
+static void hasher_init(fc_hasher *h, uint64_t seed)
+{
+    h->v[0] = seed ^ K1;
+    h->v[1] = seed + K2;
+    h->v[2] = rotl64(seed, 17) ^ K3;
+    h->v[3] = ~seed + K4;
+    h->nbuf = 0;
+    h->total = 0;
+}
+
+static inline void hasher_block(uint64_t *v, const unsigned char *p)
+{
+    v[0] = lane_step(v[0], load64(p));
+    v[1] = lane_step(v[1], load64(p + 8));
+    v[2] = lane_step(v[2], load64(p + 16));
+    v[3] = lane_step(v[3], load64(p + 24));
+}
+
+static void hasher_update(fc_hasher *h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    h->total += n;
+    if (h->nbuf) {
+        size_t take = 32 - h->nbuf < n ? 32 - h->nbuf : n;
+        memcpy(h->buf + h->nbuf, p, take);
+        h->nbuf += take;
+        p += take;
+        n -= take;
+        if (h->nbuf < 32)
+            return;
+        hasher_block(h->v, h->buf);
+        h->nbuf = 0;
+    }
+    uint64_t v[4] = {h->v[0], h->v[1], h->v[2], h->v[3]};
+    for (; n >= 32; p += 32, n -= 32)
+        hasher_block(v, p);
+    memcpy(h->v, v, sizeof v);
+    if (n) {
+        memcpy(h->buf, p, n);
+        h->nbuf = n;
+    }
+}
+
+static uint64_t hasher_final(const fc_hasher *h)
+{
+    uint64_t r = rotl64(h->v[0], 1) + rotl64(h->v[1], 7) + rotl64(h->v[2], 12) + rotl64(h->v[3], 18);
+    for (int i = 0; i < 4; i++)
+        r = (r ^ avalanche(h->v[i])) * K1 + K3;
+    unsigned char tail[32] = {0};
+    memcpy(tail, h->buf, h->nbuf);
+    for (size_t i = 0; i < (h->nbuf + 7) / 8; i++)
+        r = rotl64(r ^ avalanche(load64(tail + 8 * i) * K2), 27) * K1 + K4;
+    r ^= h->total * K3;
+    return avalanche(r);
+}
+
+uint64_t elm_fcache_hash(const void *p, size_t n, uint64_t seed)
+{
+    fc_hasher h;
+    hasher_init(&h, seed);
+    hasher_update(&h, p, n);
+    return hasher_final(&h);
+}
+
+static void hash_u64(fc_hasher *h, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    hasher_update(h, b, 8);
+}
+
+static void hash_i64(fc_hasher *h, int64_t v)
+{
+    hash_u64(h, (uint64_t)v);
+}
+
+static void hash_f64(fc_hasher *h, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    hash_u64(h, u);
+}
+
+static void hash_str(fc_hasher *h, const char *s)
+{
+    size_t n = strlen(s);
+    hash_u64(h, n);
+    hasher_update(h, s, n);
+}
+
+/* ---- fingerprint --------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct fp_buf {
+    unsigned char *p;
+    size_t cap;
+} fp_buf;
+
+/* A tensor's presence, dtype, shape, then its bytes (little-endian hosts
+ * only write the native bytes; see the size check in hash_tensor). Copied
+ * to the host FC_CHUNK_BYTES at a time along dim 0. */
+static elm_status hash_tensor(fc_hasher *h, const char *what, const et_tensor *t, fp_buf *buf)
+{
+    if (!t) {
+        hash_i64(h, -1);
+        return ELM_OK;
+    }
+    et_dtype dt = et_get_dtype(t);
+    int nd = et_ndim(t);
+    hash_i64(h, (int64_t)dt);
+    hash_i64(h, nd);
+    for (int d = 0; d < nd; d++)
+        hash_i64(h, et_size(t, d));
+    int64_t numel = et_numel(t);
+    size_t es = et_dtype_size(dt);
+    if (numel <= 0 || es == 0)
+        return ELM_OK;
+    int64_t rows = nd > 0 ? et_size(t, 0) : 1;
+    int64_t per_row = rows > 0 ? numel / rows : 0;
+    size_t row_bytes = (size_t)per_row * es;
+    int64_t chunk = row_bytes ? (int64_t)(FC_CHUNK_BYTES / row_bytes) : rows;
+    if (chunk < 1)
+        chunk = 1;
+    if (chunk > rows)
+        chunk = rows;
+    size_t need = (size_t)chunk * row_bytes;
+    if (need > buf->cap) {
+        unsigned char *np = realloc(buf->p, need);
+        if (!np)
+            return elm_err(ELM_E_NOMEM, "frozen cache: out of memory hashing %s (%zu bytes)", what, need);
+        buf->p = np;
+        buf->cap = need;
+    }
+    if (nd == 0 || chunk == rows) {
+        elm_status st = et_to_host(t, buf->p, dt, (size_t)numel * es);
+        if (st != ELM_OK)
+            return elm_err_context(st, "frozen cache: fingerprint of %s", what);
+        hasher_update(h, buf->p, (size_t)numel * es);
+        return ELM_OK;
+    }
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+        int64_t len = rows - r0 < chunk ? rows - r0 : chunk;
+        et_scope *s = et_scope_new();
+        if (!s)
+            return elm_err(ELM_E_NOMEM, "frozen cache: out of memory hashing %s", what);
+        et_tensor *part = et_narrow(s, t, 0, r0, len);
+        elm_status st = part ? et_to_host(part, buf->p, dt, (size_t)len * row_bytes) : et_scope_check(s);
+        et_scope_free(s);
+        if (st != ELM_OK)
+            return elm_err_context(st, "frozen cache: fingerprint of %s rows %" PRId64 "..%" PRId64, what, r0,
+                                   r0 + len);
+        hasher_update(h, buf->p, (size_t)len * row_bytes);
+    }
+    return ELM_OK;
+}
+
+static elm_status compute_fingerprint(const elm_model *m, uint64_t *out)
+{
+    fc_hasher h;
+    hasher_init(&h, FC_SEED_FINGERPRINT);
+    const elm_llama_config *c = &m->cfg;
+    char arch[sizeof c->architecture + 1];
+    memcpy(arch, c->architecture, sizeof c->architecture);
+    arch[sizeof c->architecture] = 0;
+    hash_str(&h, FC_TAG);
+    hash_str(&h, arch);
+    const int ints[] = {c->n_layers,  c->n_embd,          c->n_heads,        c->n_kv_heads,
+                        c->head_dim,  c->n_ff,            c->n_vocab,        c->n_ctx,
+                        (int)c->rope_type, c->rope_original_max_pos, c->tied_embeddings,
+                        c->qkv_bias,  c->sliding_window,  c->bos_id,         c->eos_id,
+                        c->pad_id};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        hash_i64(&h, ints[i]);
+    const double dbl[] = {c->rms_eps, c->rope_theta, c->rope_factor, c->rope_low_freq_factor,
+                          c->rope_high_freq_factor};
+    for (size_t i = 0; i < sizeof dbl / sizeof dbl[0]; i++)
+        hash_f64(&h, dbl[i]);
+    hash_i64(&h, (int64_t)m->dtype);
+
+    fp_buf buf = {0};
+    elm_status st = hash_tensor(&h, "tok_embd", m->tok_embd, &buf);
+    if (st == ELM_OK)
+        st = hash_tensor(&h, "norm", m->norm, &buf);
+    /* A tied lm_head is the same tensor as tok_embd: hash it once. */
+    if (st == ELM_OK)
+        st = hash_tensor(&h, "lm_head", m->lm_head == m->tok_embd ? NULL : m->lm_head, &buf);
+    for (int l = 0; st == ELM_OK && l < c->n_layers; l++) {
+        const elm_layer_weights *w = &m->layers[l];
+        char what[64];
+        hash_i64(&h, l);
+        snprintf(what, sizeof what, "layer %d attn_norm", l);
+        st = hash_tensor(&h, what, w->attn_norm, &buf);
+        if (st == ELM_OK) {
+            snprintf(what, sizeof what, "layer %d ffn_norm", l);
+            st = hash_tensor(&h, what, w->ffn_norm, &buf);
+        }
+        for (int mod = 0; st == ELM_OK && mod < ELM_MOD_COUNT; mod++) {
+            snprintf(what, sizeof what, "layer %d %s", l, elm_module_hf_name((elm_module)mod));
+            st = hash_tensor(&h, what, w->w[mod], &buf);
+        }
+        for (int b = 0; st == ELM_OK && b < 3; b++) {
+            snprintf(what, sizeof what, "layer %d bias %d", l, b);
+            st = hash_tensor(&h, what, w->bias[b], &buf);
+        }
+    }
+    free(buf.p);
+    if (st == ELM_OK)
+        *out = hasher_final(&h);
+    return st;
+}
+
+elm_status elm_fcache_fingerprint(elm_fcache *c, uint64_t *out)
+{
+    ELM_CHECK_ARG(c, "c");
+    ELM_CHECK_ARG(out, "out");
+    if (!c->have_fp) {
+        double t0 = now_s();
+        ELM_TRY(compute_fingerprint(c->m, &c->fp));
+        c->stats.fingerprint_s = now_s() - t0;
+        c->have_fp = 1;
+    }
+    *out = c->fp;
+    return ELM_OK;
+}
+
+/* ---- open / free ---------------------------------------------------------- */
+
+/* Whether name is a temporary of elm_st_write for one of our entries:
+ * ".<16 hex>.safetensors.tmp.<6 chars>" (io/atomic.c's sibling name). */
+static int is_entry_tmp(const char *name)
+{
+    static const char mid[] = ".safetensors.tmp.";
+    if (name[0] != '.')
+        return 0;
+    for (int i = 1; i <= 16; i++)
+        if (!isxdigit((unsigned char)name[i]))
+            return 0;
+    return strncmp(name + 17, mid, sizeof mid - 1) == 0 && strlen(name + 17 + sizeof mid - 1) == 6;
+}
+
+/* Remove our temporaries that a crashed writer left (older than
+ * FC_STALE_TMP_S, so a running writer's is never touched). Best effort:
+ * failures are ignored (the next open tries again). */
+static void sweep_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_entry_tmp(e->d_name))
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+            now - sb.st_mtime > FC_STALE_TMP_S) {
+            if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+                elm_log(ELM_LOG_INFO, "frozen cache: removed %s/%s (left by an interrupted write)", dir,
+                        e->d_name);
+        }
+    }
+    closedir(d);
+}
+
+elm_status elm_fcache_open(const char *dir, const elm_model *m, elm_fcache **out)
+{
+    ELM_CHECK_ARG(out, "out");
+    *out = NULL;
+    ELM_CHECK_ARG(dir && *dir, "dir");
+    ELM_CHECK_ARG(m, "m");
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return elm_err(ELM_E_IO, "%s: cannot create the frozen cache directory: %s", dir, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return elm_err(ELM_E_IO, "%s: frozen cache directory: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return elm_err(ELM_E_IO, "%s: frozen cache directory: %s", dir, strerror(ENOTDIR));
+    if (access(dir, R_OK | W_OK | X_OK) != 0)
+        return elm_err(ELM_E_IO, "%s: frozen cache directory is not usable: %s", dir, strerror(errno));
+    elm_fcache *c = calloc(1, sizeof *c);
+    if (c)
+        c->dir = strdup(dir);
+    if (!c || !c->dir) {
+        free(c);
+        return elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
+    }
+    c->m = m;
+    sweep_stale(dir);
+    *out = c;
+    return ELM_OK;
+}
+
+void elm_fcache_free(elm_fcache *c)
+{
+    if (!c)
+        return;
+    free(c->dir);
+    free(c);
+}
+
+void elm_fcache_stats_get(const elm_fcache *c, elm_fcache_stats *s)
+{
+    if (!s)
+        return;
+    if (!c) {
+        memset(s, 0, sizeof *s);
+        return;
+    }
+    *s = c->stats;
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+/* Room for `extra` more bytes. */
+static elm_status key_reserve(elm_fcache_key *k, size_t extra)
+{
+    if (extra > SIZE_MAX / 2 - k->n)
+        return elm_err(ELM_E_NOMEM, "frozen cache: key too long");
+    size_t want = k->n + extra;
+    if (want <= k->cap)
+        return ELM_OK;
+    size_t cap = k->cap ? k->cap : 256;
+    while (cap < want)
+        cap *= 2;
+    unsigned char *b = realloc(k->b, cap);
+    if (!b)
+        return elm_err(ELM_E_NOMEM, "frozen cache: out of memory for a key of %zu bytes", want);
+    k->b = b;
+    k->cap = cap;
+    return ELM_OK;
+}
+
+elm_status elm_fcache_key_add(elm_fcache_key *k, const void *p, size_t n)
+{
+    ELM_CHECK_ARG(k, "k");
+    ELM_CHECK_ARG(p || n == 0, "p");
+    ELM_TRY(key_reserve(k, n));
+    if (n)
+        memcpy(k->b + k->n, p, n);
+    k->n += n;
+    return ELM_OK;
+}
+
+static elm_status key_u64(elm_fcache_key *k, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    return elm_fcache_key_add(k, b, 8);
+}
+
+elm_status elm_fcache_key_add_i64(elm_fcache_key *k, int64_t v)
+{
+    return key_u64(k, (uint64_t)v);
+}
+
+elm_status elm_fcache_key_add_f64(elm_fcache_key *k, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return key_u64(k, u);
+}
+
+elm_status elm_fcache_key_add_str(elm_fcache_key *k, const char *s)
+{
+    ELM_CHECK_ARG(s, "s");
+    size_t n = strlen(s);
+    ELM_TRY(key_u64(k, n));
+    return elm_fcache_key_add(k, s, n);
+}
+
+elm_status elm_fcache_key_add_i32s(elm_fcache_key *k, const int32_t *v, size_t n)
+{
+    ELM_CHECK_ARG(k, "k");
+    ELM_CHECK_ARG(v || n == 0, "v");
+    ELM_TRY(key_u64(k, n));
+    if (n > SIZE_MAX / 8)
+        return elm_err(ELM_E_NOMEM, "frozen cache: key too long");
+    /* Reserve once, then write the little-endian bytes in place. */
+    ELM_TRY(key_reserve(k, 4 * n));
+    size_t at = k->n;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)v[i];
+        unsigned char *d = k->b + at + 4 * i;
+        d[0] = (unsigned char)u;
+        d[1] = (unsigned char)(u >> 8);
+        d[2] = (unsigned char)(u >> 16);
+        d[3] = (unsigned char)(u >> 24);
+    }
+    k->n = at + 4 * n;
+    return ELM_OK;
+}
+
+elm_status elm_fcache_key_add_i64s(elm_fcache_key *k, const int64_t *v, size_t n)
+{
+    ELM_CHECK_ARG(k, "k");
+    ELM_CHECK_ARG(v || n == 0, "v");
+    ELM_TRY(key_u64(k, n));
+    if (n > SIZE_MAX / 16)
+        return elm_err(ELM_E_NOMEM, "frozen cache: key too long");
+    ELM_TRY(key_reserve(k, 8 * n));
+    for (size_t i = 0; i < n; i++)
+        ELM_TRY(key_u64(k, (uint64_t)v[i]));
+    return ELM_OK;
+}
+
+void elm_fcache_key_free(elm_fcache_key *k)
+{
+    if (!k)
+        return;
+    free(k->b);
+    k->b = NULL;
+    k->n = k->cap = 0;
+}
+
+elm_status elm_fcache_key_begin(elm_fcache *c, const char *kind, elm_fcache_key *k)
+{
+    ELM_CHECK_ARG(c, "c");
+    ELM_CHECK_ARG(kind, "kind");
+    ELM_CHECK_ARG(k, "k");
+    if (k->cap == 0)
+        k->b = NULL;
+    k->n = 0;
+    uint64_t fp;
+    ELM_TRY(elm_fcache_fingerprint(c, &fp));
+    ELM_TRY(elm_fcache_key_add_str(k, FC_TAG));
+    ELM_TRY(elm_fcache_key_add_str(k, kind));
+    ELM_TRY(key_u64(k, fp));
+    ELM_TRY(elm_fcache_key_add_str(k, et_dtype_name(c->m->dtype)));
+    ELM_TRY(elm_fcache_key_add_i64(k, c->m->device.kind));
+    const char *ver = et_backend_version();
+    return elm_fcache_key_add_str(k, ver ? ver : "?");
+}
+
+/* ---- entries ---------------------------------------------------------------- */
+
+char *elm_fcache_entry_path(const elm_fcache *c, const elm_fcache_key *k)
+{
+    if (!c || !k)
+        return NULL;
+    uint64_t h = elm_fcache_hash(k->b, k->n, FC_SEED_NAME);
+    size_t len = strlen(c->dir) + 1 + 16 + sizeof ".safetensors";
+    char *p = malloc(len);
+    if (p)
+        snprintf(p, len, "%s/%016" PRIx64 ".safetensors", c->dir, h);
+    return p;
+}
+
+static int st_to_et(elm_st_dtype s, et_dtype *out)
+{
+    switch (s) {
+    case ELM_ST_F64: *out = ET_F64; return 1;
+    case ELM_ST_F32: *out = ET_F32; return 1;
+    case ELM_ST_F16: *out = ET_F16; return 1;
+    case ELM_ST_BF16: *out = ET_BF16; return 1;
+    case ELM_ST_I64: *out = ET_I64; return 1;
+    case ELM_ST_I32: *out = ET_I32; return 1;
+    case ELM_ST_U8: *out = ET_U8; return 1;
+    case ELM_ST_BOOL: *out = ET_BOOL; return 1;
+    default: return 0;
+    }
+}
+
+static int et_to_st(et_dtype e, elm_st_dtype *out)
+{
+    switch (e) {
+    case ET_F64: *out = ELM_ST_F64; return 1;
+    case ET_F32: *out = ELM_ST_F32; return 1;
+    case ET_F16: *out = ELM_ST_F16; return 1;
+    case ET_BF16: *out = ELM_ST_BF16; return 1;
+    case ET_I64: *out = ELM_ST_I64; return 1;
+    case ET_I32: *out = ELM_ST_I32; return 1;
+    case ET_U8: *out = ELM_ST_U8; return 1;
+    case ET_BOOL: *out = ELM_ST_BOOL; return 1;
+    default: return 0;
+    }
+}
+
+/* Hash of the stored tensors (dtype, shape, bytes of t0..t{n-1}, in order),
+ * kept in the file's metadata as "content": a flipped bit in the data (which
+ * the container cannot see) makes the entry damaged, not a wrong answer. */
+static void content_add(fc_hasher *h, elm_st_dtype dt, int ndim, const int64_t *shape, const void *data,
+                        size_t nbytes)
+{
+    hash_i64(h, (int64_t)dt);
+    hash_i64(h, ndim);
+    for (int d = 0; d < ndim; d++)
+        hash_i64(h, shape[d]);
+    hash_u64(h, nbytes);
+    hasher_update(h, data, nbytes);
+}
+
+static void hex64(uint64_t v, char out[17])
+{
+    snprintf(out, 17, "%016" PRIx64, v);
+}
+
+/* Why the opened entry does not answer (k, n), or NULL when it does. */
+static const char *check_entry(const elm_safetensors *st, const elm_fcache_key *k, int n, char *why,
+                               size_t cap)
+{
+    const elm_st_tensor *key = elm_st_find(st, "key");
+    if (!key)
+        return "no tensor 'key'";
+    if (key->dtype != ELM_ST_U8 || key->ndim != 1 || key->nbytes != k->n ||
+        (k->n && memcmp(key->data, k->b, k->n) != 0))
+        return "a different key (hash collision or foreign file)";
+    if (elm_st_count(st) != (size_t)n + 1) {
+        snprintf(why, cap, "%zu tensors besides 'key', expected %d", elm_st_count(st) - 1, n);
+        return why;
+    }
+    fc_hasher h;
+    hasher_init(&h, FC_SEED_CONTENT);
+    for (int i = 0; i < n; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "t%d", i);
+        const elm_st_tensor *t = elm_st_find(st, name);
+        et_dtype dt;
+        if (!t) {
+            snprintf(why, cap, "no tensor '%s'", name);
+            return why;
+        }
+        if (!st_to_et(t->dtype, &dt)) {
+            snprintf(why, cap, "tensor '%s' has dtype %s", name, elm_st_dtype_name(t->dtype));
+            return why;
+        }
+        content_add(&h, t->dtype, t->ndim, t->shape, t->data, t->nbytes);
+    }
+    const char *fmt = elm_st_metadata(st, "format");
+    if (!fmt || strcmp(fmt, FC_TAG) != 0)
+        return "metadata 'format' is not '" FC_TAG "'";
+    const char *want = elm_st_metadata(st, "content");
+    char got[17];
+    hex64(hasher_final(&h), got);
+    if (!want || strcmp(want, got) != 0) {
+        snprintf(why, cap, "content hash %s, metadata says %.20s", got, want ? want : "(none)");
+        return why;
+    }
+    return NULL;
+}
+
+elm_status elm_fcache_get(elm_fcache *c, const elm_fcache_key *k, et_scope *sc, et_tensor **out, int n,
+                          int *hit)
+{
+    ELM_CHECK_ARG(hit, "hit");
+    *hit = 0;
+    ELM_CHECK_ARG(c, "c");
+    ELM_CHECK_ARG(k && (k->b || k->n == 0), "k");
+    ELM_CHECK_ARG(sc, "sc");
+    ELM_CHECK_ARG(n >= 0 && n <= 1000000, "n");
+    ELM_CHECK_ARG(out || n == 0, "out");
+    char *path = elm_fcache_entry_path(c, k);
+    if (!path)
+        return elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
+    elm_safetensors *st = NULL;
+    elm_status s = elm_st_open(path, &st);
+    if (s == ELM_E_FORMAT) {
+        elm_log(ELM_LOG_WARN, "frozen cache: %s is damaged, ignored (it will be replaced): %s", path,
+                elm_last_error());
+        elm_err_clear();
+        c->stats.damaged++;
+        c->stats.misses++;
+        free(path);
+        return ELM_OK;
+    }
+    if (s != ELM_OK) {
+        struct stat sb;
+        if (s == ELM_E_IO && stat(path, &sb) != 0 && errno == ENOENT) {
+            elm_err_clear();
+            c->stats.misses++;
+            s = ELM_OK;
+        }
+        free(path);
+        return s;
+    }
+    char why[160];
+    const char *bad = check_entry(st, k, n, why, sizeof why);
+    if (bad) {
+        elm_log(ELM_LOG_WARN, "frozen cache: %s does not hold this entry, ignored (it will be replaced): %s",
+                path, bad);
+        c->stats.damaged++;
+        c->stats.misses++;
+        elm_st_close(st);
+        free(path);
+        return ELM_OK;
+    }
+    et_tensor *tmp[16], **res = n <= 16 ? tmp : malloc((size_t)n * sizeof *res);
+    if (!res) {
+        elm_st_close(st);
+        free(path);
+        return elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "t%d", i);
+        const elm_st_tensor *t = elm_st_find(st, name);
+        et_dtype dt = ET_F32;
+        st_to_et(t->dtype, &dt);
+        res[i] = et_from_data(sc, t->data, dt, t->ndim, t->shape);
+        if (!res[i]) {
+            s = et_scope_check(sc);
+            if (s == ELM_OK)
+                s = elm_err(ELM_E_INTERNAL, "%s: tensor '%s' could not be made", path, name);
+            else
+                elm_err_context(s, "frozen cache: %s tensor '%s'", path, name);
+            break;
+        }
+    }
+    if (s == ELM_OK) {
+        if (n)
+            memcpy(out, res, (size_t)n * sizeof *res);
+        *hit = 1;
+        c->stats.hits++;
+    }
+    if (res != tmp)
+        free(res);
+    elm_st_close(st);
+    free(path);
+    return s;
+}
+
+elm_status elm_fcache_put(elm_fcache *c, const elm_fcache_key *k, et_tensor *const *t, int n)
+{
+    ELM_CHECK_ARG(c, "c");
+    ELM_CHECK_ARG(k && (k->b || k->n == 0), "k");
+    ELM_CHECK_ARG(n >= 0 && n <= 1000000, "n");
+    ELM_CHECK_ARG(t || n == 0, "t");
+    size_t nt = (size_t)n + 1;
+    elm_st_write_tensor *w = calloc(nt, sizeof *w);
+    int64_t *shapes = calloc(nt * ELM_ST_MAX_DIMS, sizeof *shapes);
+    char *names = calloc(nt, 24);
+    void **bufs = calloc(nt, sizeof *bufs);
+    elm_status s = ELM_OK;
+    if (!w || !shapes || !names || !bufs) {
+        s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
+        goto out;
+    }
+    fc_hasher h;
+    hasher_init(&h, FC_SEED_CONTENT);
+    w[0].name = "key";
+    w[0].dtype = ELM_ST_U8;
+    w[0].ndim = 1;
+    shapes[0] = (int64_t)k->n;
+    w[0].shape = shapes;
+    w[0].data = k->n ? (const void *)k->b : (const void *)"";
+    for (int i = 0; i < n; i++) {
+        elm_st_write_tensor *o = &w[i + 1];
+        char *name = names + 24 * (size_t)(i + 1);
+        int64_t *shape = shapes + ELM_ST_MAX_DIMS * (size_t)(i + 1);
+        snprintf(name, 24, "t%d", i);
+        o->name = name;
+        if (!t[i]) {
+            s = elm_err(ELM_E_INVALID, "elm_fcache_put: tensor %d is NULL", i);
+            goto out;
+        }
+        et_dtype dt = et_get_dtype(t[i]);
+        if (!et_to_st(dt, &o->dtype)) {
+            s = elm_err(ELM_E_UNSUPPORTED, "elm_fcache_put: tensor %d has dtype %s", i, et_dtype_name(dt));
+            goto out;
+        }
+        int nd = et_ndim(t[i]);
+        if (nd < 0 || nd > ELM_ST_MAX_DIMS) {
+            s = elm_err(ELM_E_UNSUPPORTED, "elm_fcache_put: tensor %d has %d dimensions (at most %d)", i, nd,
+                        ELM_ST_MAX_DIMS);
+            goto out;
+        }
+        o->ndim = nd;
+        for (int d = 0; d < nd; d++)
+            shape[d] = et_size(t[i], d);
+        o->shape = shape;
+        size_t nbytes = (size_t)et_numel(t[i]) * et_dtype_size(dt);
+        bufs[i + 1] = malloc(nbytes ? nbytes : 1);
+        if (!bufs[i + 1]) {
+            s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory (%zu bytes)", nbytes);
+            goto out;
+        }
+        if (nbytes && (s = et_to_host(t[i], bufs[i + 1], dt, nbytes)) != ELM_OK) {
+            elm_err_context(s, "elm_fcache_put: tensor %d", i);
+            goto out;
+        }
+        o->data = bufs[i + 1];
+        content_add(&h, o->dtype, nd, shape, o->data, nbytes);
+    }
+    {
+        char content[17];
+        hex64(hasher_final(&h), content);
+        char *path = elm_fcache_entry_path(c, k);
+        if (!path) {
+            s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
+            goto out;
+        }
+        const char *meta[] = {"format", FC_TAG, "content", content, NULL};
+        s = elm_st_write(path, w, nt, meta);
+        free(path);
+        if (s == ELM_OK)
+            c->stats.stores++;
+    }
+out:
+    if (bufs)
+        for (size_t i = 0; i < nt; i++)
+            free(bufs[i]);
+    free(bufs);
+    free(names);
+    free(shapes);
+    free(w);
+    return s;
+}
