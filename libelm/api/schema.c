@@ -68,6 +68,8 @@ const elm_schema_entry elm_schema[] = {
      "micro-steps run together: their texts share one right-padded forward per term (same gradient sum as one at a time, up to rounding; dropout draws come in another order)"},
     {"erase.prefix_cache", B, "true", 0, 0, NULL,
      "compute each expert/novice prefix's frozen keys/values once and reuse them (the shared leading tokens of the prefixed texts are not run again)"},
+    {"erase.frozen_cache", S, "", 0, 0, NULL,
+     "directory where the frozen model's erase targets and retain labels are stored and reused by later epochs and runs (exact for the same texts, templates and settings; empty: off)"},
 
     /* optimisation */
     {"optim.lr", D, "5e-5", 0, 10, NULL, "AdamW learning rate"},

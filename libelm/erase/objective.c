@@ -3,8 +3,10 @@
  * consistency terms; each term is back-propagated on its own. */
 #include "erase/session.h"
 #include "erase/objective.h"
+#include "erase/frozen_cache.h"
 
 #include "core/error.h"
+#include "core/log.h"
 #include "io/dataset.h"
 
 #include <math.h>
@@ -916,7 +918,74 @@ typedef struct erase_item {
     ids_buf xi, ex, nv;
     const pkv_entry *pe, *pv;   /* prefix K/V to reuse, or NULL */
     et_tensor *q, *idx, *trunk;
+    int cached;                 /* q, idx came from erase.frozen_cache */
+    elm_fcache_key key;         /* its key there */
+    char *exp, *nov;            /* the filled templates */
 } erase_item;
+
+/* ---- erase.frozen_cache: the frozen passes' results on disk ---- */
+
+/* Whether the erase target is stored: sparse top-k only (a dense one is
+ * [N, V] float64 per text), not the random action (a fresh draw). */
+static int fc_erase_on(const elm_erase *e)
+{
+    const elm_erase_opts *o = &e->o;
+    return e->fcache && o->action != ELM_ACTION_RANDOM && o->top_k > 0 && o->top_k < e->m->cfg.n_vocab &&
+           !elm_objective_dense_target;
+}
+
+/* Hard retain labels only (soft ones are [N, V] per text). */
+static int fc_retain_on(const elm_erase *e)
+{
+    return e->fcache && !e->o.retain_soft;
+}
+
+/* t is dt with shape [d0] (d1 < 0) or [d0, d1]. */
+static int fc_shape_ok(const et_tensor *t, et_dtype dt, int64_t d0, int64_t d1)
+{
+    if (!t || et_get_dtype(t) != dt || et_ndim(t) != (d1 < 0 ? 1 : 2) || et_size(t, 0) != d0)
+        return 0;
+    return d1 < 0 || et_size(t, 1) == d1;
+}
+
+/* A tensor read from the cache, on the model's device. */
+static et_tensor *fc_to_device(elm_erase *e, et_scope *sc, et_tensor *t)
+{
+    return e->m->device.kind != 0 ? et_to_device(sc, t, e->m->device) : t;
+}
+
+/* What an erase target depends on besides the model: eta, its schedule,
+ * tau, top-k, the action and the three id sequences. */
+static elm_status fc_erase_key(elm_erase *e, const erase_item *I, elm_fcache_key *k)
+{
+    const elm_erase_opts *o = &e->o;
+    ELM_TRY(elm_fcache_key_begin(e->fcache, "erase", k));
+    elm_status st = elm_fcache_key_add_f64(k, o->eta);
+    if (st == ELM_OK)
+        st = elm_fcache_key_add_i64(k, o->eta_ramp);
+    if (st == ELM_OK)
+        st = elm_fcache_key_add_f64(k, o->tau);
+    if (st == ELM_OK)
+        st = elm_fcache_key_add_i64(k, o->top_k);
+    if (st == ELM_OK)
+        st = elm_fcache_key_add_i64(k, (int64_t)o->action);
+    if (st == ELM_OK)
+        st = elm_fcache_key_add_i32s(k, I->xi.v, I->xi.n);
+    if (st == ELM_OK)
+        st = elm_fcache_key_add_i32s(k, I->ex.v, I->ex.n);
+    if (st == ELM_OK)
+        st = elm_fcache_key_add_i32s(k, I->nv.v, I->nv.n);
+    return st;
+}
+
+/* Store; a failure (disk full, ...) costs only the reuse: a warning. */
+static void fc_put(elm_erase *e, const elm_fcache_key *k, et_tensor *const *t, int n)
+{
+    if (elm_fcache_put(e->fcache, k, t, n) != ELM_OK) {
+        elm_log(ELM_LOG_WARN, "erase.frozen_cache: not stored: %s", elm_last_error());
+        elm_err_clear();
+    }
+}
 
 static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
 {
@@ -959,14 +1028,36 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
                 st = elm_err(ELM_E_INTERNAL, "erase: prefixed text shorter than the text (%zu/%zu < %zu tokens)",
                              I->ex.n, I->nv.n, I->xi.n);
             I->has = st == ELM_OK;
-            if (st == ELM_OK && o->action != ELM_ACTION_RANDOM)
-                st = prefix_kv(e, exp, &I->pe);
-            if (st == ELM_OK && o->action != ELM_ACTION_RANDOM)
-                st = prefix_kv(e, nov, &I->pv);
         }
-        free(exp);
-        free(nov);
+        I->exp = exp;
+        I->nov = nov;
     }
+    /* targets stored by an earlier epoch or run */
+    const int fc = st == ELM_OK && fc_erase_on(e);
+    for (int b = 0; fc && st == ELM_OK && b < nb; b++) {
+        erase_item *I = &it[b];
+        if (!I->has)
+            continue;
+        et_tensor *got[2] = {NULL, NULL};
+        int hit = 0;
+        st = fc_erase_key(e, I, &I->key);
+        if (st == ELM_OK)
+            st = elm_fcache_get(e->fcache, &I->key, sc, got, 2, &hit);
+        const int64_t N = (int64_t)I->xi.n;
+        if (st == ELM_OK && hit && fc_shape_ok(got[0], ET_F64, N, o->top_k) &&
+            fc_shape_ok(got[1], ET_I64, N, o->top_k)) {
+            I->q = fc_to_device(e, sc, got[0]);
+            I->idx = fc_to_device(e, sc, got[1]);
+            I->cached = 1;
+            st = et_scope_check(sc);
+        }
+    }
+    for (int b = 0; st == ELM_OK && b < nb; b++)
+        if (it[b].has && !it[b].cached && o->action != ELM_ACTION_RANDOM) {
+            st = prefix_kv(e, it[b].exp, &it[b].pe);
+            if (st == ELM_OK)
+                st = prefix_kv(e, it[b].nov, &it[b].pv);
+        }
     /* the targets: the frozen passes live and die in fs */
     if (st == ELM_OK) {
         int prev = et_set_grad_enabled(0);
@@ -977,7 +1068,7 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
         } else {
             int n = 0;
             for (int b = 0; b < nb; b++)
-                if (it[b].has) {
+                if (it[b].has && !it[b].cached) {
                     rows[n] = frozen_row(&it[b].xi, NULL, 0);
                     rows[n].want_trunk = 1;
                     rows[n + 1] = frozen_row(&it[b].ex, it[b].pe, it[b].xi.n);
@@ -989,11 +1080,15 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
             if (st == ELM_OK && n > 0)
                 st = frozen_rows(e, fs, rows, n, h, tr);
             for (int b = 0, k = 0; st == ELM_OK && b < nb; b++)
-                if (it[b].has) {
+                if (it[b].has && !it[b].cached) {
                     st = erase_target(e, sc, (int64_t)it[b].xi.n, h + k, &it[b].q, &it[b].idx);
                     if (st == ELM_OK && tr[k]) {
                         it[b].trunk = et_share(sc, tr[k]);
                         st = et_scope_check(sc);
+                    }
+                    if (st == ELM_OK && fc) {
+                        et_tensor *two[2] = {it[b].q, it[b].idx};
+                        fc_put(e, &it[b].key, two, 2);
                     }
                     k += 3;
                 }
@@ -1039,6 +1134,9 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
         ids_free(&it[b].xi);
         ids_free(&it[b].ex);
         ids_free(&it[b].nv);
+        elm_fcache_key_free(&it[b].key);
+        free(it[b].exp);
+        free(it[b].nov);
     }
     free(it);
     free(tp);
@@ -1052,13 +1150,16 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
 static elm_status retain_phase(elm_erase *e, int nb, elm_micro_result *r)
 {
     ids_buf *ids = calloc((size_t)nb, sizeof *ids);
-    int *has = calloc((size_t)nb, sizeof *has);
+    int *has = calloc((size_t)nb, sizeof *has); /* 1: tokens, 2: labels from erase.frozen_cache */
+    elm_fcache_key *keys = calloc((size_t)nb, sizeof *keys);
+    const int fc = fc_retain_on(e);
     tpass *tp = calloc((size_t)nb, sizeof *tp);
     frow *rows = calloc((size_t)nb, sizeof *rows);
     et_tensor **h = calloc((size_t)nb, sizeof *h), **tr = calloc((size_t)nb, sizeof *tr);
     et_scope *sc = et_scope_new();
-    elm_status st = ids && has && tp && rows && h && tr && sc ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
-    int n = 0;
+    elm_status st = ids && has && keys && tp && rows && h && tr && sc ? ELM_OK
+                                                                       : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    int n = 0, nt = 0;
     for (int b = 0; st == ELM_OK && b < nb; b++) {
         const int g = group_of(e, b);
         if (!e->groups[g].ds[ELM_ROLE_RETAIN])
@@ -1068,25 +1169,53 @@ static elm_status retain_phase(elm_erase *e, int nb, elm_micro_result *r)
         st = tokenize(e, text, 1, &ids[b]);
         if (st == ELM_OK && e->o.max_tokens > 0)
             ids_cut(&ids[b], (size_t)e->o.max_tokens);
-        if (st == ELM_OK && ids[b].n > 0) {
-            has[b] = 1;
-            rows[n] = frozen_row(&ids[b], NULL, 0);
-            rows[n].want_trunk = 1;
-            n++;
+        if (st != ELM_OK || ids[b].n == 0)
+            continue;
+        has[b] = 1;
+        nt++;
+        if (fc) {
+            et_tensor *got = NULL;
+            int hit = 0;
+            st = elm_fcache_key_begin(e->fcache, "retain", &keys[b]);
+            if (st == ELM_OK)
+                st = elm_fcache_key_add_i32s(&keys[b], ids[b].v, ids[b].n);
+            if (st == ELM_OK)
+                st = elm_fcache_get(e->fcache, &keys[b], sc, &got, 1, &hit);
+            if (st == ELM_OK && hit && fc_shape_ok(got, ET_I64, (int64_t)ids[b].n, -1)) {
+                has[b] = 2;
+                tp[b].L.tgt = fc_to_device(e, sc, got);
+                st = et_scope_check(sc);
+                continue;
+            }
         }
+        rows[n] = frozen_row(&ids[b], NULL, 0);
+        rows[n].want_trunk = 1;
+        n++;
     }
-    if (st == ELM_OK && n > 0) {
+    if (st == ELM_OK && nt > 0) {
         et_scope *fs = et_scope_new();
-        st = fs ? frozen_rows(e, fs, rows, n, h, tr) : elm_err(ELM_E_NOMEM, "erase: out of memory");
-        for (int b = 0, k = 0; st == ELM_OK && b < nb; b++)
+        st = fs ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+        if (st == ELM_OK && n > 0)
+            st = frozen_rows(e, fs, rows, n, h, tr);
+        /* tp[k] for the k-th text with tokens (tp[b] held a cached label) */
+        for (int b = 0, k = 0, f = 0; st == ELM_OK && b < nb; b++)
             if (has[b]) {
+                et_tensor *cached = has[b] == 2 ? tp[b].L.tgt : NULL;
                 tpass *P = &tp[k];
-                int prev = et_set_grad_enabled(0);
-                st = retain_target(e, sc, (int64_t)ids[b].n, h[k], &P->L.tgt);
-                et_set_grad_enabled(prev);
-                if (st == ELM_OK && tr[k]) {
-                    P->trunk = et_share(sc, tr[k]);
-                    st = et_scope_check(sc);
+                memset(P, 0, sizeof *P);
+                if (cached) {
+                    P->L.tgt = cached;
+                } else {
+                    int prev = et_set_grad_enabled(0);
+                    st = retain_target(e, sc, (int64_t)ids[b].n, h[f], &P->L.tgt);
+                    et_set_grad_enabled(prev);
+                    if (st == ELM_OK && tr[f]) {
+                        P->trunk = et_share(sc, tr[f]);
+                        st = et_scope_check(sc);
+                    }
+                    if (st == ELM_OK && fc)
+                        fc_put(e, &keys[b], &P->L.tgt, 1);
+                    f++;
                 }
                 P->L.kind = e->o.retain_soft ? ROWS_SOFT : ROWS_CE;
                 P->L.q = P->L.tgt;
@@ -1099,7 +1228,7 @@ static elm_status retain_phase(elm_erase *e, int nb, elm_micro_result *r)
         et_scope_free(fs);
         release_freed();
         if (st == ELM_OK)
-            st = trained_batch(e, sc, tp, n, e->o.lam_retain, "retain");
+            st = trained_batch(e, sc, tp, nt, e->o.lam_retain, "retain");
         for (int b = 0; st == ELM_OK && b < nb; b++)
             if (has[b]) {
                 r[b].total += e->o.lam_retain * r[b].retain;
@@ -1108,6 +1237,9 @@ static elm_status retain_phase(elm_erase *e, int nb, elm_micro_result *r)
     }
     for (int b = 0; ids && b < nb; b++)
         ids_free(&ids[b]);
+    for (int b = 0; keys && b < nb; b++)
+        elm_fcache_key_free(&keys[b]);
+    free(keys);
     free(ids);
     free(has);
     free(tp);
@@ -1221,12 +1353,25 @@ elm_status elm_erase_micro_step(elm_erase *e, elm_micro_result *r)
 
 elm_status elm_objective_init(elm_erase *e)
 {
-    (void)e;
-    return ELM_OK;
+    const char *dir = e->o.frozen_cache;
+    if (!dir || !dir[0] || e->o.finetune)
+        return ELM_OK;
+    elm_status st = elm_fcache_open(dir, e->m, &e->fcache);
+    return st == ELM_OK ? ELM_OK : elm_err_context(st, "erase.frozen_cache");
 }
 
 void elm_objective_release(elm_erase *e)
 {
     pkv_free(e->pkv);
     e->pkv = NULL;
+    if (e->fcache) {
+        elm_fcache_stats fs;
+        elm_fcache_stats_get(e->fcache, &fs);
+        elm_log(ELM_LOG_INFO,
+                "erase.frozen_cache %s: %lld hits, %lld misses (%lld damaged), %lld stored; model fingerprint %.2f s",
+                e->o.frozen_cache, (long long)fs.hits, (long long)fs.misses, (long long)fs.damaged,
+                (long long)fs.stores, fs.fingerprint_s);
+        elm_fcache_free(e->fcache);
+        e->fcache = NULL;
+    }
 }

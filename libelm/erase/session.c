@@ -89,7 +89,7 @@ static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_o
     ELM_TRY(elm_config_get_int(c, "erase.max_tokens", &o->max_tokens));
     ELM_TRY(elm_config_get_int(c, "erase.batch", &o->batch));
     ELM_TRY(elm_config_get_bool(c, "erase.prefix_cache", &o->prefix_cache));
-    o->frozen_cache = NULL;
+    ELM_TRY(dup_str(c, "erase.frozen_cache", &o->frozen_cache));
     ELM_TRY(dup_str(c, "erase.concept", &o->concept));
     ELM_TRY(dup_str(c, "erase.expert_templates", &o->expert_file));
     ELM_TRY(dup_str(c, "erase.novice_templates", &o->novice_file));

@@ -10,6 +10,7 @@
  * within the same tolerances (dropout on: the frozen passes draw nothing). */
 #include "testutil.h"
 
+#include "erase/frozen_cache.h"
 #include "erase/objective.h"
 #include "erase/session.h"
 #include "io/dataset.h"
@@ -32,6 +33,7 @@ typedef struct run_out {
     float *w;              /* LoRA weights after NSTEPS steps, or with grad_batch > 0 ... */
     size_t nw;             /* ... their gradients after one step's micro-steps */
     long prefix_rows, trunk_passes;
+    elm_fcache_stats fc;   /* erase.frozen_cache's counts at the end */
 } run_out;
 
 static void on_micro(const elm_micro_result *r, void *user)
@@ -135,6 +137,8 @@ static void run_ex(const char *const *kv, int grad_batch, run_out *out)
     }
     out->prefix_rows = elm_objective_prefix_rows - p0;
     out->trunk_passes = elm_objective_trunk_passes - t0;
+    if (e->fcache)
+        elm_fcache_stats_get(e->fcache, &out->fc);
     ck_assert_int_eq(out->n, NSTEPS * e->o.accum);
     for (size_t i = 0; i < e->n_params; i++)
         out->nw += (size_t)et_numel(e->params[i]);
@@ -291,6 +295,77 @@ PREFIX_CASE(prefix_concat_random_templates, "erase.alignment", "concat", "erase.
 PREFIX_CASE(prefix_separate_batch3_max_tokens, "erase.alignment", "separate", "erase.batch", "3",
             "erase.max_tokens", "20", "erase.mix", "0,1")
 
+/* erase.frozen_cache: a run that fills an empty cache directory and one
+ * that reads it (every erase target and hard retain label a hit: no frozen
+ * pass runs, so no trained pass starts from a shared trunk) against no
+ * cache; same tolerances. */
+static void cache_vs_plain(const char *what, int soft_retain, const char *const *kv)
+{
+    char *dir = tu_tmpdir();
+    const char *a[32], *b[32];
+    int n = 0;
+    for (; kv[n]; n++)
+        a[n] = b[n] = kv[n];
+    a[n] = "erase.frozen_cache";
+    a[n + 1] = dir;
+    a[n + 2] = b[n] = NULL;
+    run_out cold, warm, plain;
+    run(b, &plain);
+    run(a, &cold);
+    run(a, &warm);
+    const long terms = soft_retain ? cold.n : 2L * cold.n; /* soft retain targets are not stored */
+    ck_assert_int_eq(cold.fc.hits + cold.fc.misses, terms);
+    ck_assert_int_eq(cold.fc.stores, cold.fc.misses);
+    ck_assert_int_gt(cold.fc.misses, 0);
+    ck_assert_int_eq(cold.fc.damaged, 0);
+    ck_assert_int_eq(warm.fc.hits, terms);
+    ck_assert_int_eq(warm.fc.misses, 0);
+    ck_assert_int_eq(warm.fc.stores, 0);
+    /* a text that comes again within the cold run is a hit already */
+    ck_assert_int_le(cold.trunk_passes, plain.trunk_passes);
+    ck_assert_int_eq(warm.trunk_passes, soft_retain ? plain.trunk_passes / 2 : 0);
+    compare(what, &cold, &plain);
+    compare(what, &warm, &plain);
+    compare(what, &warm, &cold);
+    free(cold.w);
+    free(warm.w);
+    free(plain.w);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+#define CACHE_CASE(name, soft, ...)                                                     \
+    START_TEST(name)                                                                    \
+    {                                                                                   \
+        static const char *const kv[] = {__VA_ARGS__, NULL};                            \
+        cache_vs_plain(#name, soft, kv);                                                \
+    }                                                                                   \
+    END_TEST
+
+CACHE_CASE(cache_concat_random_templates, 0, "erase.template_choice", "random", "lora.dropout", "0.05")
+CACHE_CASE(cache_separate_kl_batch3_two_groups, 0, "erase.alignment", "separate", "erase.loss", "kl",
+           "erase.batch", "3", "erase.mix", "0,1")
+CACHE_CASE(cache_hard_soft_retain, 1, "erase.loss", "hard", "erase.retain_loss", "soft")
+
+/* A cache directory that cannot be made is an error at creation naming the key. */
+START_TEST(cache_dir_error)
+{
+    elm_config *cfg;
+    ck_assert_elm_ok(elm_config_new(&cfg));
+    ck_assert_elm_ok(elm_config_set(cfg, "runtime.dtype", "float32"));
+    ck_assert_elm_ok(elm_config_set(cfg, "erase.frozen_cache", "/nonexistent-elm-dir/cache"));
+    elm_model *m;
+    ck_assert_elm_ok(elm_model_open(tu_src(MODEL), cfg, &m));
+    elm_erase *e = NULL;
+    ck_assert_elm_status(elm_erase_create(m, cfg, &e), ELM_E_IO);
+    ck_assert_ptr_null(e);
+    ck_assert_msg(strstr(elm_last_error(), "erase.frozen_cache") && strstr(elm_last_error(), "/nonexistent-elm-dir"),
+                  "message: %s", elm_last_error());
+    elm_model_unref(m);
+    elm_config_free(cfg);
+}
+END_TEST
+
 /* One libtorch thread in every test (set in each forked test: see erase_fast). */
 static void one_thread(void)
 {
@@ -316,6 +391,14 @@ static Suite *suite(void)
     tcase_add_test(t, prefix_separate_dropout);
     tcase_add_test(t, prefix_concat_random_templates);
     tcase_add_test(t, prefix_separate_batch3_max_tokens);
+    suite_add_tcase(s, t);
+    t = tcase_create("frozen_cache");
+    tcase_add_checked_fixture(t, one_thread, NULL);
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, cache_concat_random_templates);
+    tcase_add_test(t, cache_separate_kl_batch3_two_groups);
+    tcase_add_test(t, cache_hard_soft_retain);
+    tcase_add_test(t, cache_dir_error);
     suite_add_tcase(s, t);
     return s;
 }
