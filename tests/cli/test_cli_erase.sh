@@ -2,7 +2,8 @@
 # elm erase with several dataset groups: the i-th --forget/--retain/--concept/
 # --keywords goes to group i, --keywords FILE:KEY sets a group's concept from a
 # keyword list (shared data: wmdp-keywords.json), and a bad keyword file is a
-# runtime error (exit 1) that names the file.
+# runtime error (exit 1) that names the file; --erase-frozen-cache and
+# --erase-batch end to end.
 elm=$1
 fail=0
 check() { # description, command...
@@ -50,6 +51,30 @@ check "object without :KEY: exit 1 listing the keys" sh -c "[ $rc = 1 ] && grep 
 check "3 --retain for 2 --forget: usage error" [ "$rc" = 2 ]
 "$elm" erase --help | grep -q 'attached to every' ; rc=$?
 check "erase --help documents shared --retain/--consistency" [ "$rc" = 0 ]
+
+# --erase-frozen-cache DIR: the first run fills DIR, a rerun reads it and
+# writes the same adapter byte for byte; --erase-batch 2 runs as well
+run_fc() { # out-dir, extra flags...
+  o=$1; shift
+  "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" \
+    --retain "$fx/erase/retain.jsonl" --concept zephyrite --runtime-threads 1 --lora-rank 2 \
+    --lora-dropout 0 --runtime-dtype float32 --optim-accum 2 --steps 2 --erase-frozen-cache "$tmp/fc" \
+    "$@" --out "$o" >"$o.log" 2>&1
+}
+run_fc "$tmp/fc1"; rc=$?
+[ $rc = 0 ] || cat "$tmp/fc1.log"
+check "--erase-frozen-cache: exit 0" [ "$rc" = 0 ]
+n=$(ls "$tmp/fc" 2>/dev/null | grep -c '\.safetensors$')
+check "--erase-frozen-cache: entries stored (erase targets and retain labels: $n)" [ "$n" -ge 2 ]
+run_fc "$tmp/fc2"; rc=$?
+check "--erase-frozen-cache rerun: exit 0" [ "$rc" = 0 ]
+check "--erase-frozen-cache rerun: the same adapter" cmp -s "$tmp/fc1/adapter_model.safetensors" "$tmp/fc2/adapter_model.safetensors"
+run_fc "$tmp/fc3" --erase-batch 2; rc=$?
+check "--erase-batch 2 with the cache: exit 0" [ "$rc" = 0 ]
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --concept x --steps 1 \
+  --erase-frozen-cache "$tmp/no/such/parent" --out "$tmp/bad" >"$tmp/fcbad.log" 2>&1; rc=$?
+check "--erase-frozen-cache under a missing parent: exit 1 naming the key" sh -c "[ $rc = 1 ] && grep -q 'erase.frozen_cache' '$tmp/fcbad.log'"
+check "--erase-frozen-cache under a missing parent: no adapter written" [ ! -e "$tmp/bad" ]
 
 [ $fail = 0 ] && echo "all checks passed" || echo "some checks failed"
 exit $fail
