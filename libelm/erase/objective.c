@@ -987,13 +987,147 @@ static void fc_put(elm_erase *e, const elm_fcache_key *k, et_tensor *const *t, i
     }
 }
 
-static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
+/* The retain texts of a micro-step batch: picked and looked up in
+ * erase.frozen_cache first (retain_prepare), their frozen pass run in the
+ * erase term's frozen batch (retain_targets), trained after the erase term
+ * (retain_train). */
+typedef struct retain_set {
+    int nb;
+    ids_buf *ids;
+    int *has;               /* 1: tokens, 2: labels from erase.frozen_cache */
+    elm_fcache_key *keys;
+    et_tensor **tgt, **trunk;
+    frow *rows;             /* frozen rows of the texts without stored labels */
+    int n;                  /* their count */
+    et_scope *sc;           /* owns tgt and trunk */
+} retain_set;
+
+static void retain_free(retain_set *R)
+{
+    for (int b = 0; R->ids && b < R->nb; b++)
+        ids_free(&R->ids[b]);
+    for (int b = 0; R->keys && b < R->nb; b++)
+        elm_fcache_key_free(&R->keys[b]);
+    free(R->ids);
+    free(R->has);
+    free(R->keys);
+    free(R->tgt);
+    free(R->trunk);
+    free(R->rows);
+    et_scope_free(R->sc);
+    memset(R, 0, sizeof *R);
+}
+
+static elm_status retain_prepare(elm_erase *e, int nb, retain_set *R)
+{
+    memset(R, 0, sizeof *R);
+    R->nb = nb;
+    R->ids = calloc((size_t)nb, sizeof *R->ids);
+    R->has = calloc((size_t)nb, sizeof *R->has);
+    R->keys = calloc((size_t)nb, sizeof *R->keys);
+    R->tgt = calloc((size_t)nb, sizeof *R->tgt);
+    R->trunk = calloc((size_t)nb, sizeof *R->trunk);
+    R->rows = calloc((size_t)nb, sizeof *R->rows);
+    R->sc = et_scope_new();
+    if (!R->ids || !R->has || !R->keys || !R->tgt || !R->trunk || !R->rows || !R->sc)
+        return elm_err(ELM_E_NOMEM, "erase: out of memory");
+    const int fc = fc_retain_on(e);
+    elm_status st = ELM_OK;
+    for (int b = 0; st == ELM_OK && b < nb; b++) {
+        const int g = group_of(e, b);
+        if (!e->groups[g].ds[ELM_ROLE_RETAIN])
+            continue;
+        int64_t ri;
+        const char *text = next_text(e, g, ELM_ROLE_RETAIN, &ri);
+        ids_buf *ids = &R->ids[b];
+        st = tokenize(e, text, 1, ids);
+        if (st == ELM_OK && e->o.max_tokens > 0)
+            ids_cut(ids, (size_t)e->o.max_tokens);
+        if (st != ELM_OK || ids->n == 0)
+            continue;
+        R->has[b] = 1;
+        if (fc) {
+            et_tensor *got = NULL;
+            int hit = 0;
+            st = elm_fcache_key_begin(e->fcache, "retain", &R->keys[b]);
+            if (st == ELM_OK)
+                st = elm_fcache_key_add_i32s(&R->keys[b], ids->v, ids->n);
+            if (st == ELM_OK)
+                st = elm_fcache_get(e->fcache, &R->keys[b], R->sc, &got, 1, &hit);
+            if (st == ELM_OK && hit && fc_shape_ok(got, ET_I64, (int64_t)ids->n, -1)) {
+                R->has[b] = 2;
+                R->tgt[b] = fc_to_device(e, R->sc, got);
+                st = et_scope_check(R->sc);
+                continue;
+            }
+        }
+        R->rows[R->n] = frozen_row(ids, NULL, 0);
+        R->rows[R->n].want_trunk = 1;
+        R->n++;
+    }
+    return st;
+}
+
+/* Labels (and trunks) of the texts without stored labels from their frozen
+ * final hidden states h[0..R->n) and trunks tr (stored in the cache). */
+static elm_status retain_targets(elm_erase *e, retain_set *R, et_tensor *const *h, et_tensor *const *tr)
+{
+    elm_status st = ELM_OK;
+    int prev = et_set_grad_enabled(0);
+    for (int b = 0, f = 0; st == ELM_OK && b < R->nb; b++)
+        if (R->has[b] == 1) {
+            st = retain_target(e, R->sc, (int64_t)R->ids[b].n, h[f], &R->tgt[b]);
+            if (st == ELM_OK && tr[f]) {
+                R->trunk[b] = et_share(R->sc, tr[f]);
+                st = et_scope_check(R->sc);
+            }
+            if (st == ELM_OK && fc_retain_on(e))
+                fc_put(e, &R->keys[b], &R->tgt[b], 1);
+            f++;
+        }
+    et_set_grad_enabled(prev);
+    return st;
+}
+
+static elm_status retain_train(elm_erase *e, retain_set *R, elm_micro_result *r)
+{
+    tpass *tp = calloc((size_t)R->nb, sizeof *tp);
+    et_scope *sc = et_scope_new();
+    elm_status st = tp && sc ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    int n = 0;
+    for (int b = 0; st == ELM_OK && b < R->nb; b++)
+        if (R->has[b]) {
+            tpass *P = &tp[n++];
+            P->L.kind = e->o.retain_soft ? ROWS_SOFT : ROWS_CE;
+            P->L.tgt = P->L.q = R->tgt[b];
+            P->trunk = R->trunk[b];
+            P->ids = &R->ids[b];
+            P->r0 = 0;
+            P->N = (int64_t)R->ids[b].n;
+            P->value = &r[b].retain;
+        }
+    if (st == ELM_OK)
+        st = trained_batch(e, sc, tp, n, e->o.lam_retain, "retain");
+    for (int b = 0; st == ELM_OK && b < R->nb; b++)
+        if (R->has[b]) {
+            r[b].total += e->o.lam_retain * r[b].retain;
+            r[b].tokens += (int64_t)(2 * R->ids[b].n);
+        }
+    free(tp);
+    et_scope_free(sc);
+    return st;
+}
+
+/* The erase term of a micro-step batch; its frozen batch also runs the
+ * retain texts' frozen passes (R, prepared; their labels are left in R). */
+static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r, retain_set *R)
 {
     const elm_erase_opts *o = &e->o;
     erase_item *it = calloc((size_t)nb, sizeof *it);
     tpass *tp = calloc((size_t)nb, sizeof *tp);
-    frow *rows = calloc((size_t)nb * 3, sizeof *rows);
-    et_tensor **h = calloc((size_t)nb * 3, sizeof *h), **tr = calloc((size_t)nb * 3, sizeof *tr);
+    const size_t nrows = (size_t)nb * 3 + (size_t)R->n;
+    frow *rows = calloc(nrows, sizeof *rows);
+    et_tensor **h = calloc(nrows, sizeof *h), **tr = calloc(nrows, sizeof *tr);
     et_scope *sc = et_scope_new();
     elm_status st = it && tp && rows && h && tr && sc ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
     /* texts and template draws, in micro-step order */
@@ -1061,39 +1195,43 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
     /* the targets: the frozen passes live and die in fs */
     if (st == ELM_OK) {
         int prev = et_set_grad_enabled(0);
-        if (o->action == ELM_ACTION_RANDOM) {
-            for (int b = 0; st == ELM_OK && b < nb; b++)
-                if (it[b].has)
-                    st = erase_target(e, sc, (int64_t)it[b].xi.n, NULL, &it[b].q, &it[b].idx);
-        } else {
-            int n = 0;
-            for (int b = 0; b < nb; b++)
-                if (it[b].has && !it[b].cached) {
-                    rows[n] = frozen_row(&it[b].xi, NULL, 0);
-                    rows[n].want_trunk = 1;
-                    rows[n + 1] = frozen_row(&it[b].ex, it[b].pe, it[b].xi.n);
-                    rows[n + 2] = frozen_row(&it[b].nv, it[b].pv, it[b].xi.n);
-                    n += 3;
-                }
-            et_scope *fs = et_scope_new();
-            st = fs ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
-            if (st == ELM_OK && n > 0)
-                st = frozen_rows(e, fs, rows, n, h, tr);
-            for (int b = 0, k = 0; st == ELM_OK && b < nb; b++)
-                if (it[b].has && !it[b].cached) {
-                    st = erase_target(e, sc, (int64_t)it[b].xi.n, h + k, &it[b].q, &it[b].idx);
-                    if (st == ELM_OK && tr[k]) {
-                        it[b].trunk = et_share(sc, tr[k]);
-                        st = et_scope_check(sc);
-                    }
-                    if (st == ELM_OK && fc) {
-                        et_tensor *two[2] = {it[b].q, it[b].idx};
-                        fc_put(e, &it[b].key, two, 2);
-                    }
-                    k += 3;
-                }
-            et_scope_free(fs);
+        int n = 0;
+        for (int b = 0; o->action != ELM_ACTION_RANDOM && b < nb; b++)
+            if (it[b].has && !it[b].cached) {
+                rows[n] = frozen_row(&it[b].xi, NULL, 0);
+                rows[n].want_trunk = 1;
+                rows[n + 1] = frozen_row(&it[b].ex, it[b].pe, it[b].xi.n);
+                rows[n + 2] = frozen_row(&it[b].nv, it[b].pv, it[b].xi.n);
+                n += 3;
+            }
+        const int ne = n;
+        for (int i = 0; i < R->n; i++)
+            rows[n++] = R->rows[i];
+        et_scope *fs = et_scope_new();
+        st = fs ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
+        if (st == ELM_OK && n > 0)
+            st = frozen_rows(e, fs, rows, n, h, tr);
+        if (st == ELM_OK && R->n > 0)
+            st = retain_targets(e, R, h + ne, tr + ne);
+        for (int b = 0, k = 0; st == ELM_OK && b < nb; b++) {
+            if (!it[b].has || it[b].cached)
+                continue;
+            if (o->action == ELM_ACTION_RANDOM) {
+                st = erase_target(e, sc, (int64_t)it[b].xi.n, NULL, &it[b].q, &it[b].idx);
+                continue;
+            }
+            st = erase_target(e, sc, (int64_t)it[b].xi.n, h + k, &it[b].q, &it[b].idx);
+            if (st == ELM_OK && tr[k]) {
+                it[b].trunk = et_share(sc, tr[k]);
+                st = et_scope_check(sc);
+            }
+            if (st == ELM_OK && fc) {
+                et_tensor *two[2] = {it[b].q, it[b].idx};
+                fc_put(e, &it[b].key, two, 2);
+            }
+            k += 3;
         }
+        et_scope_free(fs);
         et_set_grad_enabled(prev);
         release_freed();
     }
@@ -1139,109 +1277,6 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r)
         free(it[b].nov);
     }
     free(it);
-    free(tp);
-    free(rows);
-    free(h);
-    free(tr);
-    et_scope_free(sc);
-    return st;
-}
-
-static elm_status retain_phase(elm_erase *e, int nb, elm_micro_result *r)
-{
-    ids_buf *ids = calloc((size_t)nb, sizeof *ids);
-    int *has = calloc((size_t)nb, sizeof *has); /* 1: tokens, 2: labels from erase.frozen_cache */
-    elm_fcache_key *keys = calloc((size_t)nb, sizeof *keys);
-    const int fc = fc_retain_on(e);
-    tpass *tp = calloc((size_t)nb, sizeof *tp);
-    frow *rows = calloc((size_t)nb, sizeof *rows);
-    et_tensor **h = calloc((size_t)nb, sizeof *h), **tr = calloc((size_t)nb, sizeof *tr);
-    et_scope *sc = et_scope_new();
-    elm_status st = ids && has && keys && tp && rows && h && tr && sc ? ELM_OK
-                                                                       : elm_err(ELM_E_NOMEM, "erase: out of memory");
-    int n = 0, nt = 0;
-    for (int b = 0; st == ELM_OK && b < nb; b++) {
-        const int g = group_of(e, b);
-        if (!e->groups[g].ds[ELM_ROLE_RETAIN])
-            continue;
-        int64_t ri;
-        const char *text = next_text(e, g, ELM_ROLE_RETAIN, &ri);
-        st = tokenize(e, text, 1, &ids[b]);
-        if (st == ELM_OK && e->o.max_tokens > 0)
-            ids_cut(&ids[b], (size_t)e->o.max_tokens);
-        if (st != ELM_OK || ids[b].n == 0)
-            continue;
-        has[b] = 1;
-        nt++;
-        if (fc) {
-            et_tensor *got = NULL;
-            int hit = 0;
-            st = elm_fcache_key_begin(e->fcache, "retain", &keys[b]);
-            if (st == ELM_OK)
-                st = elm_fcache_key_add_i32s(&keys[b], ids[b].v, ids[b].n);
-            if (st == ELM_OK)
-                st = elm_fcache_get(e->fcache, &keys[b], sc, &got, 1, &hit);
-            if (st == ELM_OK && hit && fc_shape_ok(got, ET_I64, (int64_t)ids[b].n, -1)) {
-                has[b] = 2;
-                tp[b].L.tgt = fc_to_device(e, sc, got);
-                st = et_scope_check(sc);
-                continue;
-            }
-        }
-        rows[n] = frozen_row(&ids[b], NULL, 0);
-        rows[n].want_trunk = 1;
-        n++;
-    }
-    if (st == ELM_OK && nt > 0) {
-        et_scope *fs = et_scope_new();
-        st = fs ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
-        if (st == ELM_OK && n > 0)
-            st = frozen_rows(e, fs, rows, n, h, tr);
-        /* tp[k] for the k-th text with tokens (tp[b] held a cached label) */
-        for (int b = 0, k = 0, f = 0; st == ELM_OK && b < nb; b++)
-            if (has[b]) {
-                et_tensor *cached = has[b] == 2 ? tp[b].L.tgt : NULL;
-                tpass *P = &tp[k];
-                memset(P, 0, sizeof *P);
-                if (cached) {
-                    P->L.tgt = cached;
-                } else {
-                    int prev = et_set_grad_enabled(0);
-                    st = retain_target(e, sc, (int64_t)ids[b].n, h[f], &P->L.tgt);
-                    et_set_grad_enabled(prev);
-                    if (st == ELM_OK && tr[f]) {
-                        P->trunk = et_share(sc, tr[f]);
-                        st = et_scope_check(sc);
-                    }
-                    if (st == ELM_OK && fc)
-                        fc_put(e, &keys[b], &P->L.tgt, 1);
-                    f++;
-                }
-                P->L.kind = e->o.retain_soft ? ROWS_SOFT : ROWS_CE;
-                P->L.q = P->L.tgt;
-                P->ids = &ids[b];
-                P->r0 = 0;
-                P->N = (int64_t)ids[b].n;
-                P->value = &r[b].retain;
-                k++;
-            }
-        et_scope_free(fs);
-        release_freed();
-        if (st == ELM_OK)
-            st = trained_batch(e, sc, tp, nt, e->o.lam_retain, "retain");
-        for (int b = 0; st == ELM_OK && b < nb; b++)
-            if (has[b]) {
-                r[b].total += e->o.lam_retain * r[b].retain;
-                r[b].tokens += (int64_t)(2 * ids[b].n);
-            }
-    }
-    for (int b = 0; ids && b < nb; b++)
-        ids_free(&ids[b]);
-    for (int b = 0; keys && b < nb; b++)
-        elm_fcache_key_free(&keys[b]);
-    free(keys);
-    free(ids);
-    free(has);
     free(tp);
     free(rows);
     free(h);
@@ -1332,10 +1367,14 @@ elm_status elm_erase_micro_batch(elm_erase *e, int nb, elm_micro_result *r)
         st = nll_phase(e, nb, r, ELM_ROLE_TRAIN);
     } else {
         /* each term's graph is freed before the next is built */
-        st = erase_phase(e, nb, r);
+        retain_set R;
+        st = retain_prepare(e, nb, &R);
+        if (st == ELM_OK)
+            st = erase_phase(e, nb, r, &R);
         release_freed();
         if (st == ELM_OK)
-            st = retain_phase(e, nb, r);
+            st = retain_train(e, &R, r);
+        retain_free(&R);
         release_freed();
         if (st == ELM_OK)
             st = nll_phase(e, nb, r, ELM_ROLE_CONSISTENCY);

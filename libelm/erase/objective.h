@@ -8,8 +8,9 @@
  * soft cross-entropy), as when erase.top_k = 0. 0 (default): with
  * 0 < top_k < V only the k kept entries per row are built. */
 extern int elm_objective_dense_target;
-/* 1 (default): the three frozen passes of the erase target (x, expert,
- * novice) run as one right-padded batch; 0: three separate passes. */
+/* 1 (default): the frozen passes of a micro-step batch (x, expert and
+ * novice for each erase target, and each retain text) run as one
+ * right-padded batch; 0: one pass per sequence. */
 extern int elm_objective_batch_frozen;
 /* Rows of the vocabulary-sized frozen work done at a time (default 32);
  * also the rows of a trained pass's lm_head + loss with chunk_loss. */
