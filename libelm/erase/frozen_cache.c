@@ -102,6 +102,8 @@ static inline void hasher_block(uint64_t *v, const unsigned char *p)
 
 static void hasher_update(fc_hasher *h, const void *data, size_t n)
 {
+    if (n == 0)
+        return; /* data may be NULL (an empty tensor) */
     const unsigned char *p = data;
     h->total += n;
     if (h->nbuf) {
