@@ -21,7 +21,7 @@ ${CC:-cc} -std=c11 -O2 -Wall -Wextra -I "$root/include" -o "$tmp/erase_tiny" exa
 
 echo "== Python"
 ELM_LIBRARY="$build/libelm.so.0" PYTHONPATH="$root/bindings/python" \
-  python3 examples/python/erase_tiny.py "$root" "$tmp/adapter-py" | tee "$tmp/py.out"
+  "$root/scripts/python" examples/python/erase_tiny.py "$root" "$tmp/adapter-py" | tee "$tmp/py.out"
 
 echo "== Rust"
 (cd bindings/rust && ELM_LIB_DIR="$build" ELM_INCLUDE_DIR="$root/include" \
