@@ -70,8 +70,6 @@ elm_status elm_mcq_report(elm_progress_fn progress, void *user, size_t done, siz
     return ELM_OK;
 }
 
-double elm_mcq_now(void) { return now_s(); }
-
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 char *elm_mcq_prompt(const elm_mcq_set *set, size_t i, const char *subject)
