@@ -408,12 +408,25 @@ typedef struct elm_mcq_result {
     double ci_low, ci_high; /* 95% Wilson interval */
     int32_t *predicted;   /* n predicted indices */
     int32_t *answers;     /* n gold indices */
-    double *margins;      /* n: best minus second-best log-likelihood */
+    double *margins;      /* n: best minus second-best score (cloze: of loglik / characters) */
     double seconds;
+    /* Appended in 0.1 (read only when size covers it): */
+    size_t stride;        /* columns of the n × stride matrices below: the most choices of a question */
+    double *loglik;       /* n × stride: each choice's score: the sum of its continuation tokens'
+                           * log-probabilities (loglik, cloze) or its letter's logit
+                           * (letter_logits); NaN past a question's choices */
+    int32_t *n_tokens;    /* n × stride: continuation tokens scored per choice (letter_logits: 1;
+                           * 0 past a question's choices) */
+    int32_t *predicted_unnormalized; /* n: argmax of loglik (lm-eval's acc); = predicted unless cloze */
+    size_t n_correct_unnormalized;
+    double accuracy_unnormalized;
 } elm_mcq_result;
 
 /* Multiple-choice accuracy on a question file (JSON/JSONL: question,
- * choices, answer). Keys: eval.mcq_header, eval.mcq_scoring, eval.limit.
+ * choices, answer). Keys: eval.mcq_subject, eval.mcq_scoring (loglik,
+ * letter_logits, cloze), eval.limit, eval.batch. cloze is lm-eval's acc_norm:
+ * predicted = argmax of loglik / (characters of the choice text), with
+ * predicted_unnormalized its acc (docs/eval.md).
  * Ownership: *out freed with elm_mcq_result_free. */
 ELM_API elm_status elm_eval_mcq(elm_model *model, const char *path, const elm_config *cfg,
                                 elm_progress_fn progress, void *user, elm_mcq_result **out);

@@ -3,7 +3,7 @@
 
 For each configuration it measures, before and after erasure:
   innocence     HP-MCQ (../shared/data/hp-questions.dev.json, all 620): letter scoring
-                (`elm eval mcq`, lm-eval style) and cloze scoring (mcq_cloze.py)
+                (`elm eval mcq`, lm-eval style) and cloze scoring (eval.mcq_scoring = cloze)
   specificity   control MCQ (data/control-mcq.json) letters + cloze; perplexity of
                 data/general-text.jsonl (`elm eval ppl`)
   seamlessness  reverse perplexity of answers to data/hp-prompts.jsonl scored by the base

@@ -7,7 +7,8 @@ budget; each part is timed (wall and this process's CPU time).
   hp_letters     HP-MCQ accuracy, letter format (`elm eval mcq`'s scoring, libelm's
                  elm_eval_mcq): the number the issue asks for. A 135M model answers "A"
                  (nearly) every time, so this sits at the share of A-answers (chance).
-  hp_cloze       HP-MCQ scored cloze-style (see mcq_cloze.py): accuracy per character, and
+  hp_cloze       HP-MCQ scored cloze-style by libelm (elm.eval_mcq, eval.mcq_scoring = cloze,
+                 lm-eval's acc_norm; docs/eval.md): accuracy per character, and
                  the INNOCENCE number: the mean per-token log-likelihood of the CORRECT
                  answer's text after "Question: ...\\nAnswer:" (average over questions), and
                  the same for the distractors (mean of the three) — the first should drop
@@ -28,13 +29,12 @@ import json
 import math
 import os
 import resource
+import statistics
 import sys
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "bindings", "python"))
-import numpy as np  # noqa: E402
-
 import elm  # noqa: E402
 
 
@@ -57,50 +57,28 @@ class Timer:
         print(f"  [{self.name}] {w:.0f}s wall, {c:.0f}s CPU", file=sys.stderr, flush=True)
 
 
-def cloze(model, items, batch):
-    """Per question: the chosen index (per-character norm) and per-token log-likelihoods
-    of every choice's text after the cloze context."""
-    tok = model.tokenizer
-    out = []
-    for k0 in range(0, len(items), batch):
-        chunk = items[k0:k0 + batch]
-        seqs, starts, meta = [], [], []
-        for j, it in enumerate(chunk):
-            ctx = f"Question: {it['question'].strip()}\nAnswer:"
-            n_ctx = len(tok.encode(ctx))
-            for c, ch in enumerate(it["choices"]):
-                text = " " + str(ch).strip()
-                ids = tok.encode(ctx + text)
-                seqs.append(ids)
-                starts.append(max(n_ctx, 1))
-                meta.append((j, c, max(1, len(text))))
-        logits = model.logits(seqs)
-        sums, ntok = [], []
-        for ids, st, lg in zip(seqs, starts, logits):
-            x = lg[st - 1:len(ids) - 1]
-            mx = x.max(axis=1, keepdims=True)
-            lse = mx[:, 0] + np.log(np.exp(x - mx).sum(axis=1))
-            tgt = np.asarray(ids[st:])
-            sums.append(float((x[np.arange(len(tgt)), tgt] - lse).sum()))
-            ntok.append(max(1, len(tgt)))
-        for j, it in enumerate(chunk):
-            idx = [i for i, m in enumerate(meta) if m[0] == j]
-            per_char = [sums[i] / meta[i][2] for i in idx]
-            per_tok = [sums[i] / ntok[i] for i in idx]
-            out.append({"answer": int(it["answer"]), "pred": int(np.argmax(per_char)), "per_token": per_tok})
-        done = k0 + len(chunk)
-        print(f"\r    cloze {done}/{len(items)}", end="\n" if done == len(items) else "", file=sys.stderr, flush=True)
-    return out
+def cloze(model, path, limit, batch):
+    """Per question of the MCQ file PATH (the first LIMIT; 0: all), scored cloze-style by
+    libelm (elm.eval_mcq, eval.mcq_scoring = cloze: lm-eval's acc_norm, docs/eval.md): the
+    chosen index (log-likelihood per character) and the per-token log-likelihoods of every
+    choice's text after "Question: ...\\nAnswer:"."""
+    def progress(p):
+        print(f"\r    cloze {p.done}/{p.total}", end="\n" if p.done == p.total else "", file=sys.stderr, flush=True)
+        return 0
+
+    r = elm.eval_mcq(model, path, eval_mcq_scoring="cloze", eval_limit=limit, eval_batch=batch, progress=progress)
+    return [{"answer": r.answers[i], "pred": r.predicted[i],
+             "per_token": [ll / nt for ll, nt in zip(r.loglik[i], r.n_tokens[i])]} for i in range(r.n)]
 
 
 def cloze_summary(rows):
     n = len(rows)
     right = sum(r["pred"] == r["answer"] for r in rows)
     ll_ans = [r["per_token"][r["answer"]] for r in rows]
-    ll_dis = [np.mean([v for i, v in enumerate(r["per_token"]) if i != r["answer"]]) for r in rows]
+    ll_dis = [statistics.fmean(v for i, v in enumerate(r["per_token"]) if i != r["answer"]) for r in rows]
     return {"accuracy": right / n, "n": n, "n_correct": right,
-            "answer_loglik": float(np.mean(ll_ans)), "distractor_loglik": float(np.mean(ll_dis)),
-            "answer_minus_distractor": float(np.mean(ll_ans) - np.mean(ll_dis)),
+            "answer_loglik": statistics.fmean(ll_ans), "distractor_loglik": statistics.fmean(ll_dis),
+            "answer_minus_distractor": statistics.fmean(ll_ans) - statistics.fmean(ll_dis),
             "predictions": [r["pred"] for r in rows]}
 
 
@@ -145,12 +123,10 @@ def main():
             res["hp_letters"] = {"accuracy": r.accuracy, "n": r.n, "n_correct": r.n_correct,
                                  "share_of_A": sum(p == 0 for p in r.predicted) / max(1, r.n),
                                  "predictions": r.predicted}
-    hp = json.load(open(a.hp_mcq, encoding="utf-8"))[:a.n_hp]
-    ctl = json.load(open(a.control_mcq, encoding="utf-8"))[:a.n_control]
     with Timer(t, "hp_cloze"):
-        res["hp_cloze"] = cloze_summary(cloze(model, hp, a.batch))
+        res["hp_cloze"] = cloze_summary(cloze(model, a.hp_mcq, a.n_hp, a.batch))
     with Timer(t, "control_cloze"):
-        res["control_cloze"] = cloze_summary(cloze(model, ctl, a.batch))
+        res["control_cloze"] = cloze_summary(cloze(model, a.control_mcq, a.n_control, a.batch))
     with Timer(t, "ppl"):
         for key, path, lim in (("ppl_forget", a.forget, 0), ("ppl_general", a.general, a.n_general)):
             p = elm.eval_perplexity(model, path, eval_limit=lim, **ev)

@@ -4,7 +4,8 @@
 One model load serves all parts (bench.py used to start one `elm eval` process per
 number, each loading the model again). Parts, each optional:
 
-  --mcq NAME=FILE[:N]     MCQ scored cloze-style (demo_eval.cloze: accuracy per character
+  --mcq NAME=FILE[:N]     MCQ scored cloze-style (demo_eval.cloze, libelm's eval.mcq_scoring
+                          = cloze: lm-eval's acc_norm, accuracy per character
                           and the per-token log-likelihood of the correct answer's text);
                           repeatable
   --letters NAME=FILE[:N] MCQ scored letter-style (elm_eval_mcq, lm-eval's " A".." D")
@@ -76,9 +77,8 @@ def main():
                          "share_of_A": sum(p == 0 for p in r.predicted) / max(1, r.n)}
     for s in a.mcq:
         name, path, n = spec(s)
-        items = json.load(open(path, encoding="utf-8"))
         with Timer(t, name):
-            r = cloze_summary(cloze(model, items[:n] if n else items, a.batch))
+            r = cloze_summary(cloze(model, path, n, a.batch))
             r.pop("predictions", None)
             res[name] = r
     for s in a.ppl:

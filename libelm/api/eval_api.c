@@ -1,4 +1,5 @@
 /* Public evaluation entry points over eval/. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "core/error.h"
@@ -29,6 +30,11 @@ void elm_mcq_result_free(elm_mcq_result *r)
     free(r->predicted);
     free(r->answers);
     free(r->margins);
+    if (r->size >= offsetof(elm_mcq_result, accuracy_unnormalized)) {
+        free(r->loglik);
+        free(r->n_tokens);
+        free(r->predicted_unnormalized);
+    }
     free(r);
 }
 

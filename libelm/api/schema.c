@@ -103,9 +103,9 @@ const elm_schema_entry elm_schema[] = {
 
     /* evaluation */
     {"eval.mcq_subject", S, "", 0, 0, NULL, "subject in the header line 'The following are multiple choice questions (with answers) about {subject}.' (empty: no header)"},
-    {"eval.mcq_scoring", C, "loglik", 0, 0, "loglik|letter_logits", "loglik: log-likelihood of ' A'..' D' (lm-eval); letter_logits: argmax of the letters' logits (reference)"},
+    {"eval.mcq_scoring", C, "loglik", 0, 0, "loglik|letter_logits|cloze", "loglik: log-likelihood of ' A'..' D' (lm-eval); letter_logits: argmax of the letters' logits (reference); cloze: each choice's text after 'Question: ...\\nAnswer:', log-likelihood per character (lm-eval acc_norm; docs/eval.md)"},
     {"eval.limit", I, "0", 0, BIG, NULL, "evaluate only the first N items (0: all)"},
-    {"eval.batch", I, "8", 1, 4096, NULL, "sequences per forward pass"},
+    {"eval.batch", I, "8", 1, 4096, NULL, "sequences per forward pass (eval mcq: questions per step; cloze scores all choices of a question against one pass of its context)"},
     {"eval.window", I, "0", 0, 10000000, NULL, "perplexity window in tokens (0: the model's context)"},
     {"eval.stride", I, "0", 0, 10000000, NULL, "perplexity window stride (0: window/2)"},
 

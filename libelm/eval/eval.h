@@ -1,5 +1,5 @@
-/* Evaluation inside libelm: multiple choice (mcq.c), perplexity and reverse
- * perplexity (ppl.c). Used by api/eval_api.c. */
+/* Evaluation inside libelm: multiple choice (mcq.c; its cloze scores in
+ * mcq_cloze.c), perplexity and reverse perplexity (ppl.c). Used by api/eval_api.c. */
 #ifndef ELM_EVAL_EVAL_H
 #define ELM_EVAL_EVAL_H
 
@@ -16,12 +16,32 @@
  * Ownership: free(). */
 char *elm_mcq_prompt(const elm_mcq_set *set, size_t i, const char *subject);
 
-/* Multiple choice over a loaded set. Keys: eval.mcq_subject, eval.mcq_scoring,
- * eval.limit, eval.batch. If scores is non-NULL it receives a malloc'd
- * n × max_choices matrix (row stride *stride) of per-choice scores
- * (log-likelihoods, or logits for letter_logits; NaN past a row's choices). */
+/* Multiple choice over a loaded set. Keys: eval.mcq_subject, eval.mcq_scoring
+ * (loglik | letter_logits | cloze), eval.limit, eval.batch. If scores is
+ * non-NULL it receives a malloc'd copy of the result's n × stride loglik
+ * matrix (row stride *stride): per-choice scores (log-likelihoods, or logits
+ * for letter_logits; NaN past a row's choices). */
 elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *cfg, elm_progress_fn progress,
                         void *user, elm_mcq_result **out, double **scores, size_t *stride);
+
+/* The cloze context of question i: "Question: {question.strip()}\nAnswer:".
+ * Ownership: free(). */
+char *elm_mcq_cloze_context(const elm_mcq_set *set, size_t i);
+
+/* Cloze scores (mcq_cloze.c) of questions [0, n) of set: loglik[i * stride + j]
+ * = sum of log P(continuation tokens of " {choice j}"), n_tokens[i * stride + j]
+ * = their count; other cells are left alone. eval.batch questions per step,
+ * all choices of a question against one forward pass of its context.
+ * Progress through elm_mcq_report (t0: the evaluation's start, monotonic). */
+elm_status elm_mcq_cloze_scores(elm_model *m, const elm_mcq_set *set, size_t n, size_t stride, int64_t batch,
+                                elm_progress_fn progress, void *user, double t0, double *loglik, int32_t *n_tokens);
+
+/* Progress "eval" done/total (seconds since t0); ELM_E_CANCELLED when the
+ * callback asks to stop. ELM_OK when progress is NULL. */
+elm_status elm_mcq_report(elm_progress_fn progress, void *user, size_t done, size_t total, double t0);
+
+/* Characters (Unicode code points) of a UTF-8 string. */
+size_t elm_utf8_chars(const char *s);
 
 /* 95% Wilson score interval for k successes out of n. */
 void elm_wilson95(size_t k, size_t n, double *lo, double *hi);

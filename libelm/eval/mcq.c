@@ -12,6 +12,11 @@
  * whose first continuation token has the largest logit at the context's last
  * position; the scores reported are those logits.
  *
+ * eval.mcq_scoring cloze (lm-eval's acc_norm; the scores come from
+ * mcq_cloze.c): each choice's own text scored as the continuation of
+ * "Question: ...\nAnswer:"; the prediction is the argmax of log-likelihood per
+ * character of the choice, predicted_unnormalized the plain argmax.
+ *
  * Contexts are batched eval.batch at a time, longest first, left-padded with
  * an attention mask and positions cumsum(mask) - 1, logits of the last
  * position only, log-softmax in float64. */
@@ -47,6 +52,22 @@ void elm_wilson95(size_t k, size_t n, double *lo, double *hi)
     double h = z * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / den;
     *lo = k == 0 || c - h < 0 ? 0 : c - h; /* exact ends: no rounding residue */
     *hi = k == n || c + h > 1 ? 1 : c + h;
+}
+
+elm_status elm_mcq_report(elm_progress_fn progress, void *user, size_t done, size_t total, double t0)
+{
+    if (!progress)
+        return ELM_OK;
+    elm_progress pr;
+    memset(&pr, 0, sizeof pr);
+    pr.size = sizeof pr;
+    pr.what = "eval";
+    pr.done = done;
+    pr.total = total;
+    pr.seconds = now_s() - t0;
+    if (progress(&pr, user))
+        return elm_err(ELM_E_CANCELLED, "mcq: cancelled after %zu of %zu questions", done, total);
+    return ELM_OK;
 }
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
@@ -269,50 +290,26 @@ static int by_len_desc(const void *a, const void *b)
     return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
-elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *cfg, elm_progress_fn progress,
-                        void *user, elm_mcq_result **out, double **scores_out, size_t *stride_out)
+/* Scores of the letter forms (loglik, letter_logits) into sc / ntok. */
+static elm_status letter_scores(elm_model *m, const elm_mcq_set *set, size_t n, size_t W, const char *subject,
+                                int raw, int64_t batch, elm_progress_fn progress, void *user, double t0, double *sc,
+                                int32_t *ntok)
 {
-    const char *subject = NULL, *scoring = NULL;
-    int64_t limit = 0, batch = 8;
     elm_status st = ELM_OK;
-    double t0 = now_s();
-    *out = NULL;
-    if (scores_out)
-        *scores_out = NULL;
-    ELM_TRY(elm_config_get_string(cfg, "eval.mcq_subject", &subject));
-    ELM_TRY(elm_config_get_string(cfg, "eval.mcq_scoring", &scoring));
-    ELM_TRY(elm_config_get_int(cfg, "eval.limit", &limit));
-    ELM_TRY(elm_config_get_int(cfg, "eval.batch", &batch));
-    int raw = strcmp(scoring, "letter_logits") == 0;
-    if (!m->tok)
-        return elm_err(ELM_E_STATE, "%s: the model has no tokenizer", m->path ? m->path : "model");
-    size_t n = elm_mcq_count(set);
-    if (limit > 0 && (size_t)limit < n)
-        n = (size_t)limit;
-    size_t W = 0;
-    for (size_t i = 0; i < n; i++)
-        if (elm_mcq_n_choices(set, i) > W)
-            W = elm_mcq_n_choices(set, i);
     qtok *qt = calloc(n ? n : 1, sizeof *qt);
     size_t *order = calloc(n ? n : 1, sizeof *order);
-    double *sc = malloc((n ? n : 1) * (W ? W : 1) * sizeof *sc);
-    elm_mcq_result *r = calloc(1, sizeof *r);
-    if (!qt || !order || !sc || !r) {
+    if (!qt || !order) {
         st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
-        goto fail;
+        goto done;
     }
-    for (size_t i = 0; i < n * W; i++)
-        sc[i] = NAN;
     for (size_t i = 0; i < n && st == ELM_OK; i++) {
         st = tokenize_question(m->tok, set, i, subject, &qt[i], "mcq");
         order[i] = i;
     }
     if (st != ELM_OK)
-        goto fail;
+        goto done;
     g_sort_qt = qt;
     qsort(order, n, sizeof *order, by_len_desc);
-
-    int prev = et_set_grad_enabled(0);
     size_t done_q = 0;
     for (size_t b0 = 0; b0 < n && st == ELM_OK; b0 += (size_t)batch) {
         size_t b = n - b0 < (size_t)batch ? n - b0 : (size_t)batch;
@@ -328,6 +325,7 @@ elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *
                     st = elm_err(ELM_E_INTERNAL, "mcq: token id %d outside the vocabulary (%lld)", id, (long long)V);
                     break;
                 }
+                ntok[i * W + j] = raw ? 1 : (int32_t)qt[i].n_cont[j];
                 if (raw || qt[i].n_cont[j] == 1)
                     sc[i * W + j] = rows[k * (size_t)V + (size_t)id];
             }
@@ -340,67 +338,136 @@ elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *
                     st = full_loglik(m, &qt[i], j, &sc[i * W + j]);
         }
         done_q += b;
-        if (st == ELM_OK && progress) {
-            elm_progress pr;
-            memset(&pr, 0, sizeof pr);
-            pr.size = sizeof pr;
-            pr.what = "eval";
-            pr.done = done_q;
-            pr.total = n;
-            pr.seconds = now_s() - t0;
-            if (progress(&pr, user))
-                st = elm_err(ELM_E_CANCELLED, "mcq: cancelled after %zu of %zu questions", done_q, n);
+        if (st == ELM_OK)
+            st = elm_mcq_report(progress, user, done_q, n, t0);
+    }
+done:
+    for (size_t i = 0; qt && i < n; i++)
+        qtok_free(&qt[i]);
+    free(qt);
+    free(order);
+    return st;
+}
+
+/* argmax of row[j] / (div ? div[j] : 1) over j < nch; *margin = best - second. */
+static int argmax_row(const double *row, const double *div, size_t nch, double *margin)
+{
+    int best = 0;
+    double b1 = -INFINITY, b2 = -INFINITY;
+    for (size_t j = 0; j < nch; j++) {
+        double v = div ? row[j] / div[j] : row[j];
+        if (v > b1) {
+            b2 = b1;
+            b1 = v;
+            best = (int)j;
+        } else if (v > b2) {
+            b2 = v;
         }
     }
+    if (margin)
+        *margin = nch > 1 ? b1 - b2 : 0;
+    return best;
+}
+
+elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *cfg, elm_progress_fn progress,
+                        void *user, elm_mcq_result **out, double **scores_out, size_t *stride_out)
+{
+    const char *subject = NULL, *scoring = NULL;
+    int64_t limit = 0, batch = 8;
+    elm_status st = ELM_OK;
+    double t0 = now_s();
+    *out = NULL;
+    if (scores_out)
+        *scores_out = NULL;
+    ELM_TRY(elm_config_get_string(cfg, "eval.mcq_subject", &subject));
+    ELM_TRY(elm_config_get_string(cfg, "eval.mcq_scoring", &scoring));
+    ELM_TRY(elm_config_get_int(cfg, "eval.limit", &limit));
+    ELM_TRY(elm_config_get_int(cfg, "eval.batch", &batch));
+    int raw = strcmp(scoring, "letter_logits") == 0, cloze = strcmp(scoring, "cloze") == 0;
+    if (!raw && !cloze && strcmp(scoring, "loglik") != 0)
+        return elm_err(ELM_E_INVALID, "eval.mcq_scoring: '%s' is not one of loglik, letter_logits, cloze", scoring);
+    if (batch < 1)
+        return elm_err(ELM_E_INVALID, "eval.batch: must be >= 1 (got %lld)", (long long)batch);
+    if (!m->tok)
+        return elm_err(ELM_E_STATE, "%s: the model has no tokenizer", m->path ? m->path : "model");
+    size_t n = elm_mcq_count(set);
+    if (limit > 0 && (size_t)limit < n)
+        n = (size_t)limit;
+    size_t W = 0;
+    for (size_t i = 0; i < n; i++)
+        if (elm_mcq_n_choices(set, i) > W)
+            W = elm_mcq_n_choices(set, i);
+    size_t cells = (n ? n : 1) * (W ? W : 1);
+    double *sc = malloc(cells * sizeof *sc), *chars = malloc((W ? W : 1) * sizeof *chars);
+    int32_t *ntok = calloc(cells, sizeof *ntok);
+    elm_mcq_result *r = calloc(1, sizeof *r);
+    if (!sc || !chars || !ntok || !r) {
+        st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n * W; i++)
+        sc[i] = NAN;
+
+    int prev = et_set_grad_enabled(0);
+    if (cloze)
+        st = elm_mcq_cloze_scores(m, set, n, W, batch, progress, user, t0, sc, ntok);
+    else
+        st = letter_scores(m, set, n, W, subject, raw, batch, progress, user, t0, sc, ntok);
     et_set_grad_enabled(prev);
     if (st != ELM_OK)
         goto fail;
 
     r->size = sizeof *r;
     r->n = n;
-    r->predicted = malloc((n ? n : 1) * sizeof(int32_t));
-    r->answers = malloc((n ? n : 1) * sizeof(int32_t));
-    r->margins = malloc((n ? n : 1) * sizeof(double));
-    if (!r->predicted || !r->answers || !r->margins) {
+    r->stride = W;
+    size_t nn = n ? n : 1;
+    r->predicted = malloc(nn * sizeof(int32_t));
+    r->predicted_unnormalized = malloc(nn * sizeof(int32_t));
+    r->answers = malloc(nn * sizeof(int32_t));
+    r->margins = malloc(nn * sizeof(double));
+    if (!r->predicted || !r->predicted_unnormalized || !r->answers || !r->margins) {
         st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
         goto fail;
     }
     for (size_t i = 0; i < n; i++) {
-        int best = 0;
-        double b1 = -INFINITY, b2 = -INFINITY;
-        for (size_t j = 0; j < qt[i].nch; j++) {
-            double v = sc[i * W + j];
-            if (v > b1) {
-                b2 = b1;
-                b1 = v;
-                best = (int)j;
-            } else if (v > b2) {
-                b2 = v;
-            }
+        size_t nch = elm_mcq_n_choices(set, i);
+        for (size_t j = 0; cloze && j < nch; j++) {
+            size_t c = elm_utf8_chars(elm_mcq_choice(set, i, j));
+            chars[j] = c ? (double)c : 1.0; /* an empty choice: its sum (lm-eval would divide by 0) */
         }
-        r->predicted[i] = best;
+        r->predicted[i] = argmax_row(sc + i * W, cloze ? chars : NULL, nch, &r->margins[i]);
+        r->predicted_unnormalized[i] = cloze ? argmax_row(sc + i * W, NULL, nch, NULL) : r->predicted[i];
         r->answers[i] = elm_mcq_answer(set, i);
-        r->margins[i] = qt[i].nch > 1 ? b1 - b2 : 0;
-        r->n_correct += best == r->answers[i];
+        r->n_correct += r->predicted[i] == r->answers[i];
+        r->n_correct_unnormalized += r->predicted_unnormalized[i] == r->answers[i];
     }
     r->accuracy = n ? (double)r->n_correct / (double)n : 0;
+    r->accuracy_unnormalized = n ? (double)r->n_correct_unnormalized / (double)n : 0;
     elm_wilson95(r->n_correct, n, &r->ci_low, &r->ci_high);
+    if (scores_out) {
+        double *copy = malloc(cells * sizeof *copy);
+        if (!copy) {
+            st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
+            goto fail;
+        }
+        memcpy(copy, sc, cells * sizeof *copy);
+        *scores_out = copy;
+        *stride_out = W;
+    }
+    r->loglik = sc;
+    r->n_tokens = ntok;
+    sc = NULL;
+    ntok = NULL;
     r->seconds = now_s() - t0;
     *out = r;
     r = NULL;
-    if (scores_out) {
-        *scores_out = sc;
-        *stride_out = W;
-        sc = NULL;
-    }
 fail:
-    for (size_t i = 0; qt && i < n; i++)
-        qtok_free(&qt[i]);
-    free(qt);
-    free(order);
     free(sc);
+    free(ntok);
+    free(chars);
     if (r) {
         free(r->predicted);
+        free(r->predicted_unnormalized);
         free(r->answers);
         free(r->margins);
         free(r);

@@ -28,5 +28,12 @@ check "tokenize --json prints ids" sh -c "echo '$t_dir' | grep -Eq '^\{\"ids\": 
 check "tokenize: dir == tokenizer.json == gguf" [ "$t_dir" = "$t_json" -a "$t_dir" = "$t_gguf" ]
 "$elm" tokenize --model /nonexistent/model x >/dev/null 2>&1; rc=$?
 check "tokenize on a missing path exits 1" [ "$rc" = 1 ]
-echo "$( [ $fail = 0 ] && echo 10 || echo 'some' ) checks; fail=$fail"
+# eval mcq --eval-mcq-scoring cloze: lm-eval acc_norm, its acc and the
+# per-choice log-likelihoods in --json; a bad scoring name exits 2 naming the key
+mq=$src/tests/fixtures/eval/tiny-mcq.json
+c_json=$("$elm" eval mcq --model "$fx/llama-tied" --eval-mcq-scoring cloze --limit 3 --json "$mq" 2>/dev/null)
+check "eval mcq cloze --json has acc, acc_norm and loglik" sh -c "echo '$c_json' | grep -q '\"accuracy_unnormalized\": ' && echo '$c_json' | grep -Eq '\"loglik\": \[\[-[0-9]'"
+c_err=$("$elm" eval mcq --model "$fx/llama-tied" --scoring clozed "$mq" 2>&1 >/dev/null); rc=$?
+check "eval mcq --scoring clozed exits 2 naming eval.mcq_scoring" sh -c "[ $rc = 2 ] && echo \"\$0\" | grep -q eval.mcq_scoring" "$c_err"
+echo "$( [ $fail = 0 ] && echo 12 || echo 'some' ) checks; fail=$fail"
 exit $fail

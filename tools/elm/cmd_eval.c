@@ -81,6 +81,25 @@ static void mcq_json(const elm_mcq_result *r)
     printf(", \"margins\": [");
     for (size_t i = 0; i < r->n; i++)
         printf("%s%.6g", i ? ", " : "", r->margins[i]);
+    printf("]");
+    /* per-choice log-likelihoods and token counts; lm-eval's acc beside acc_norm for cloze */
+    printf(", \"accuracy_unnormalized\": %.6f, \"n_correct_unnormalized\": %zu, ", r->accuracy_unnormalized,
+           r->n_correct_unnormalized);
+    json_ints("predictions_unnormalized", r->predicted_unnormalized, r->n);
+    printf(", \"loglik\": [");
+    for (size_t i = 0; i < r->n; i++) {
+        printf("%s[", i ? ", " : "");
+        for (size_t j = 0; j < r->stride && r->n_tokens[i * r->stride + j] > 0; j++)
+            printf("%s%.17g", j ? ", " : "", r->loglik[i * r->stride + j]);
+        printf("]");
+    }
+    printf("], \"n_tokens\": [");
+    for (size_t i = 0; i < r->n; i++) {
+        printf("%s[", i ? ", " : "");
+        for (size_t j = 0; j < r->stride && r->n_tokens[i * r->stride + j] > 0; j++)
+            printf("%s%d", j ? ", " : "", r->n_tokens[i * r->stride + j]);
+        printf("]");
+    }
     printf("]}");
 }
 
@@ -137,6 +156,10 @@ static int run_mcq(int argc, char **argv)
             printf("accuracy %.4f (%zu/%zu), 95%% CI [%.4f, %.4f], %.1f questions/s\n", with->accuracy,
                    with->n_correct, with->n, with->ci_low, with->ci_high,
                    with->seconds > 0 ? with->n / with->seconds : 0.0);
+            if (with->n_correct_unnormalized != with->n_correct || memcmp(with->predicted, with->predicted_unnormalized,
+                                                                          with->n * sizeof(int32_t)) != 0)
+                printf("unnormalized (argmax log-likelihood) accuracy %.4f (%zu/%zu)\n", with->accuracy_unnormalized,
+                       with->n_correct_unnormalized, with->n);
         }
     }
     elm_mcq_result_free(with);

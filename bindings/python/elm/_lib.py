@@ -158,6 +158,13 @@ class elm_mcq_result(Structure):
         ("answers", POINTER(c_int32)),
         ("margins", POINTER(c_double)),
         ("seconds", c_double),
+        # appended in 0.1 (read only when size covers them)
+        ("stride", c_size_t),
+        ("loglik", POINTER(c_double)),
+        ("n_tokens", POINTER(c_int32)),
+        ("predicted_unnormalized", POINTER(c_int32)),
+        ("n_correct_unnormalized", c_size_t),
+        ("accuracy_unnormalized", c_double),
     ]
 
 

@@ -1,7 +1,7 @@
 """Generation, consistency-data preparation and evaluation."""
 
 import ctypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Tuple
 
 from . import _lib
@@ -73,11 +73,22 @@ class McqResult:
     answers: List[int]
     margins: List[float]
     seconds: float
+    # per question, one entry per choice: the choice's score (the sum of its
+    # continuation tokens' log-probabilities; letter_logits: its logit) and
+    # the number of continuation tokens scored
+    loglik: List[List[float]] = field(default_factory=list)
+    n_tokens: List[List[int]] = field(default_factory=list)
+    # argmax of loglik (lm-eval's acc); the same as predicted unless cloze
+    predicted_unnormalized: List[int] = field(default_factory=list)
+    n_correct_unnormalized: int = 0
+    accuracy_unnormalized: float = 0.0
 
 
 def eval_mcq(model, path, config=None, progress=None, **kwargs):
     """Multiple-choice accuracy on a question file -> McqResult.
-    Keywords: eval_mcq_header, eval_mcq_scoring, eval_limit."""
+    Keywords: eval_mcq_subject, eval_mcq_scoring ("loglik", "letter_logits",
+    "cloze": lm-eval's acc_norm, log-likelihood per character of each choice's
+    text after "Question: ...\nAnswer:"), eval_limit, eval_batch."""
     cfg, keep = config_arg(config, kwargs)
     cb = _progress(progress, "mcq")
     r = ctypes.POINTER(_lib.elm_mcq_result)()
@@ -87,6 +98,19 @@ def eval_mcq(model, path, config=None, progress=None, **kwargs):
         cb.finish(st)
         v = r.contents
         n = int(v.n)
+        extra = {}
+        if v.size >= ctypes.sizeof(_lib.elm_mcq_result) and v.loglik and v.n_tokens:
+            w = int(v.stride)
+            ll, nt = [], []
+            for i in range(n):
+                row_t = [int(v.n_tokens[i * w + j]) for j in range(w)]
+                k = sum(1 for t in row_t if t > 0)
+                ll.append([float(v.loglik[i * w + j]) for j in range(k)])
+                nt.append(row_t[:k])
+            extra = dict(loglik=ll, n_tokens=nt,
+                         predicted_unnormalized=[v.predicted_unnormalized[i] for i in range(n)],
+                         n_correct_unnormalized=int(v.n_correct_unnormalized),
+                         accuracy_unnormalized=v.accuracy_unnormalized)
         return McqResult(
             n=n,
             n_correct=int(v.n_correct),
@@ -96,6 +120,7 @@ def eval_mcq(model, path, config=None, progress=None, **kwargs):
             answers=[v.answers[i] for i in range(n)] if v.answers else [],
             margins=[v.margins[i] for i in range(n)] if v.margins else [],
             seconds=v.seconds,
+            **extra,
         )
     finally:
         if r:

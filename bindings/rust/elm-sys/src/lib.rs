@@ -175,6 +175,17 @@ pub struct elm_mcq_result {
     pub answers: *mut i32,
     pub margins: *mut c_double,
     pub seconds: c_double,
+    // Appended in 0.1 (read only when size covers them):
+    /// Columns of the n × stride matrices `loglik` and `n_tokens`.
+    pub stride: usize,
+    /// n × stride: per-choice log-likelihood sums (letter_logits: logits); NaN past a row's choices.
+    pub loglik: *mut c_double,
+    /// n × stride: continuation tokens scored per choice (0 past a row's choices).
+    pub n_tokens: *mut i32,
+    /// n: argmax of loglik (lm-eval's acc); equal to `predicted` unless cloze.
+    pub predicted_unnormalized: *mut i32,
+    pub n_correct_unnormalized: usize,
+    pub accuracy_unnormalized: c_double,
 }
 
 #[repr(C)]

@@ -84,9 +84,19 @@ pub struct McqResult {
     pub answers: Vec<i32>,
     pub margins: Vec<f64>,
     pub seconds: f64,
+    /// Per question, one entry per choice: the sum of the choice's continuation
+    /// token log-probabilities (letter_logits: its logit).
+    pub loglik: Vec<Vec<f64>>,
+    /// Per question, one entry per choice: continuation tokens scored.
+    pub n_tokens: Vec<Vec<i32>>,
+    /// argmax of loglik (lm-eval's acc); equal to `predicted` unless cloze scoring.
+    pub predicted_unnormalized: Vec<i32>,
+    pub n_correct_unnormalized: usize,
+    pub accuracy_unnormalized: f64,
 }
 
-/// Multiple-choice accuracy on a question file.
+/// Multiple-choice accuracy on a question file (eval.mcq_scoring: loglik,
+/// letter_logits, or cloze = lm-eval's acc_norm, docs/eval.md).
 pub fn eval_mcq(
     model: &mut Model,
     path: impl AsRef<Path>,
@@ -108,7 +118,7 @@ pub fn eval_mcq(
     let res = unsafe {
         let v = &*out;
         let arr = |p: *mut i32| if p.is_null() { vec![] } else { std::slice::from_raw_parts(p, v.n).to_vec() };
-        McqResult {
+        let mut res = McqResult {
             n: v.n,
             n_correct: v.n_correct,
             accuracy: v.accuracy,
@@ -118,7 +128,26 @@ pub fn eval_mcq(
             answers: arr(v.answers),
             margins: if v.margins.is_null() { vec![] } else { std::slice::from_raw_parts(v.margins, v.n).to_vec() },
             seconds: v.seconds,
+            loglik: vec![],
+            n_tokens: vec![],
+            predicted_unnormalized: vec![],
+            n_correct_unnormalized: 0,
+            accuracy_unnormalized: 0.0,
+        };
+        if v.size as usize >= std::mem::size_of::<sys::elm_mcq_result>() && !v.loglik.is_null() && !v.n_tokens.is_null() {
+            let w = v.stride;
+            let ll = std::slice::from_raw_parts(v.loglik, v.n * w);
+            let nt = std::slice::from_raw_parts(v.n_tokens, v.n * w);
+            for i in 0..v.n {
+                let k = nt[i * w..(i + 1) * w].iter().take_while(|&&t| t > 0).count();
+                res.loglik.push(ll[i * w..i * w + k].to_vec());
+                res.n_tokens.push(nt[i * w..i * w + k].to_vec());
+            }
+            res.predicted_unnormalized = arr(v.predicted_unnormalized);
+            res.n_correct_unnormalized = v.n_correct_unnormalized;
+            res.accuracy_unnormalized = v.accuracy_unnormalized;
         }
+        res
     };
     unsafe { sys::elm_mcq_result_free(out) };
     r.map(|_| res)
