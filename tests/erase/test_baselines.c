@@ -2,7 +2,8 @@
  * "Baselines") against the PyTorch + PEFT reference
  * (tools/reference/baselines_reference.py, fixtures in
  * tests/fixtures/erase/golden_<objective>/), their option checks at session
- * creation, save -> resume continuing identically, and erase.batch.
+ * creation, save -> resume continuing identically (and rmu refusing a
+ * checkpoint made with another u), and erase.batch.
  *
  * Tolerances: per-term losses 1e-5 relative, LoRA weights 1e-5 absolute
  * after 3 AdamW steps (6 micro-steps). Both sides run fp32 on the same
@@ -229,6 +230,16 @@ START_TEST(test_resume)
                       "%s micro-step %d after resume: %.17g %.17g, uninterrupted %.17g %.17g", obj, i, b.erase[i],
                       b.retain[i], a.erase[i], a.retain[i]);
     run_close(&g);
+    if (strcmp(obj, "rmu") == 0) {
+        /* another seed (another u) or another objective: refused, unchanged */
+        static const char *const seed[] = {"lora.dropout", "0.1", "optim.steps", "4", "runtime.seed", "99", NULL};
+        run_open(&g, obj, seed);
+        ck_assert_elm_status(elm_erase_resume(g.e, ck), ELM_E_STATE);
+        ck_assert_msg(strstr(elm_last_error(), "runtime.seed = 1234, this rmu session has 99") != NULL, "%s",
+                      elm_last_error());
+        ck_assert_int_eq((int)g.e->step, 0);
+        run_close(&g);
+    }
     tu_rmtree(dir);
     free(dir);
 }
