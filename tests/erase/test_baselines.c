@@ -190,8 +190,8 @@ static void parity(const char *obj)
             }
     ck_assert_uint_eq(seen, elm_st_count(ws));
     elm_st_close(ws);
-    fprintf(stderr, "%s parity: %d micro-steps, worst relative loss difference %.3g; %zu LoRA tensors, max |diff| %.3g\n",
-            obj, log.n, worst, seen, wmax);
+    fprintf(stderr, "%s parity: %d micro-steps, worst relative loss difference %.3g; %zu LoRA tensors, "
+                    "max |diff| %.3g\n", obj, log.n, worst, seen, wmax);
     run_close(&g);
 }
 
