@@ -22,6 +22,8 @@ Makes tests/fixtures/erase/golden_<objective>/ for rmu, grad_diff, npo:
 Run (from the repository root):
   PYTHONHASHSEED=0 "$(tools/reference/setup-venv)/bin/python" tools/reference/baselines_reference.py
 Optional: --model DIR, --out DIR, --objectives rmu,grad_diff,npo.
+The tensors are deterministic (a rerun gives the same bytes for every
+tensor); the order of the safetensors files' metadata entries may differ.
 """
 import argparse
 import json
