@@ -92,6 +92,9 @@ done
   --erase-rmu-layer 5 --lora-layers 4-7 --steps 1 --out "$tmp/bad" >"$tmp/rmubad.log" 2>&1; rc=$?
 check "rmu with a LoRA layer above erase.rmu_layer: exit 1 naming it" sh -c "[ $rc = 1 ] && grep -q 'erase.rmu_layer: 5 is below LoRA layer 6' '$tmp/rmubad.log'"
 check "rmu with a LoRA layer above erase.rmu_layer: no adapter written" [ ! -e "$tmp/bad" ]
+"$elm" erase --model "$fx/models/llama-tied" --erase-objective grad_diff --steps 1 --out "$tmp/bad" \
+  >"$tmp/gdusage.log" 2>&1; rc=$?
+check "grad_diff without --forget: usage error without --concept" sh -c "[ $rc = 2 ] && grep -q 'needs --model, --forget and --out' '$tmp/gdusage.log'"
 "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --erase-objective npo \
   --consistency "$fx/erase/consistency.json" --steps 1 --out "$tmp/bad" >"$tmp/npobad.log" 2>&1; rc=$?
 check "npo with --consistency: exit 1 naming erase.objective" sh -c "[ $rc = 1 ] && grep -q 'erase.objective npo' '$tmp/npobad.log'"
