@@ -45,7 +45,13 @@ const elm_schema_entry elm_schema[] = {
     {"lora.init_from", S, "", 0, 0, NULL, "PEFT adapter directory to start from instead of PEFT's random init"},
 
     /* the ELM objective */
-    {"erase.objective", C, "elm", 0, 0, "elm|finetune", "elm: erase+retain+consistency; finetune: plain next-token loss on the train set"},
+    {"erase.objective", C, "elm", 0, 0, "elm|finetune|rmu|grad_diff|npo",
+     "elm: erase+retain+consistency; finetune: plain next-token loss on the train set; baselines on the same LoRA, optimizer and data (docs/erase.md): rmu (Li et al. 2024: layer erase.rmu_layer's forget states to c*u, retain states to the frozen model's), grad_diff (ascent on forget, descent on retain NLL), npo (Zhang et al. 2024, with the retain NLL)"},
+    {"erase.rmu_layer", I, "7", 0, 100000, NULL,
+     "rmu: the decoder layer (0-based) whose output is steered; every LoRA layer must be at or below it (WMDP code: 7 for Zephyr-7B)"},
+    {"erase.rmu_coeff", D, "6.5", 0, 1e9, NULL, "rmu: steering coefficient c, the norm of the forget target c*u (WMDP: 6.5 for Zephyr-7B)"},
+    {"erase.rmu_alpha", D, "1200", 0, 1e12, NULL, "rmu: weight alpha of the retain activation MSE (WMDP: 1200 for Zephyr-7B)"},
+    {"erase.npo_beta", D, "0.1", 1e-9, 1e9, NULL, "npo: inverse temperature beta of the NPO loss (NPO paper and code: 0.1)"},
     {"erase.concept", S, "", 0, 0, NULL, "concept text put into the expert/novice templates ({concept})"},
     {"erase.eta", D, "1000", 0, 1e9, NULL, "guidance strength eta of the erase target"},
     {"erase.eta_schedule", C, "ramp", 0, 0, "ramp|constant", "ramp: eta grows linearly from 1 over the text's positions (reference code); constant (paper)"},

@@ -248,6 +248,35 @@ static elm_status host_to_tensor(et_scope *sc, const elm_st_tensor *t, et_tensor
     return et_scope_check(sc);
 }
 
+/* An rmu session's fixed vector c*u is re-derived from its own config
+ * (baselines.c), so it resumes only a checkpoint made with the same
+ * objective, runtime.seed, erase.rmu_coeff and erase.rmu_layer (the
+ * checkpoint's "config"); other sessions are not checked. */
+static elm_status rmu_same(elm_erase *e, const char *pj, json_object *root)
+{
+    static const char *const keys[] = {"erase.objective", "runtime.seed", "erase.rmu_coeff", "erase.rmu_layer"};
+    json_object *cfg = NULL;
+    if (e->o.objective != ELM_OBJ_RMU)
+        return ELM_OK;
+    if (!json_object_object_get_ex(root, "config", &cfg) || !json_object_is_type(cfg, json_type_object))
+        return elm_err(ELM_E_FORMAT, "%s: field 'config' missing: cannot check erase.objective rmu's settings", pj);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_object *v = NULL;
+        const char *theirs = json_object_object_get_ex(cfg, keys[i], &v) && json_object_is_type(v, json_type_string)
+                                 ? json_object_get_string(v)
+                                 : "(none)";
+        char *mine = NULL;
+        ELM_TRY(elm_config_get_text(e->cfg, keys[i], &mine));
+        elm_status st = strcmp(theirs, mine) == 0
+                            ? ELM_OK
+                            : elm_err(ELM_E_STATE, "%s: the checkpoint was made with %s = %s, this rmu session has %s "
+                                                   "(its vector u would differ)", pj, keys[i], theirs, mine);
+        elm_free(mine);
+        ELM_TRY(st);
+    }
+    return ELM_OK;
+}
+
 elm_status elm_erase_resume(elm_erase *e, const char *dir)
 {
     char *pj = path_join(dir, STATE_JSON), *ps = path_join(dir, STATE_ST);
@@ -278,6 +307,8 @@ elm_status elm_erase_resume(elm_erase *e, const char *dir)
     if (st == ELM_OK && np != (int64_t)e->n_params)
         st = elm_err(ELM_E_STATE, "%s: the checkpoint has %lld LoRA tensors, this session %zu "
                                   "(lora.rank/targets/layers differ)", pj, (long long)np, e->n_params);
+    if (st == ELM_OK)
+        st = rmu_same(e, pj, root);
     json_object *pr = NULL, *pos = NULL;
     if (st == ELM_OK)
         st = elm_json_get_array(pj, root, "template_prng", &pr);

@@ -3,6 +3,7 @@
  * consistency terms; each term is back-propagated on its own. */
 #include "erase/session.h"
 #include "erase/objective.h"
+#include "erase/objective_int.h"
 #include "erase/frozen_cache.h"
 
 #include "core/error.h"
@@ -16,19 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct ids_buf {
-    int32_t *v;
-    size_t n;
-} ids_buf;
-
-static void ids_free(ids_buf *b)
+void elm_obj_ids_free(ids_buf *b)
 {
     elm_free(b->v);
     b->v = NULL;
     b->n = 0;
 }
 
-static elm_status tokenize(elm_erase *e, const char *text, int special, ids_buf *out)
+elm_status elm_obj_tokenize(elm_erase *e, const char *text, int special, ids_buf *out)
 {
     out->v = NULL;
     out->n = 0;
@@ -40,7 +36,7 @@ static elm_status tokenize(elm_erase *e, const char *text, int special, ids_buf 
 }
 
 /* Keep the first n ids. */
-static void ids_cut(ids_buf *b, size_t n)
+void elm_obj_ids_cut(ids_buf *b, size_t n)
 {
     if (b->n > n)
         b->n = n;
@@ -60,7 +56,7 @@ static elm_status ids_cat(const ids_buf *a, const int32_t *b, size_t nb, ids_buf
 
 /* Logits [n, V] (fp32) of ids; trained: with the session's adapter (dropout
  * on), else the frozen base model with gradients off. */
-static et_tensor *logits_of(elm_erase *e, et_scope *sc, const int32_t *ids, size_t n, int trained)
+et_tensor *elm_obj_logits(elm_erase *e, et_scope *sc, const int32_t *ids, size_t n, int trained)
 {
     int64_t shape[2] = {1, (int64_t)n};
     et_tensor *t = et_from_data(sc, ids, ET_I32, 2, shape);
@@ -83,7 +79,7 @@ static et_tensor *logits_of(elm_erase *e, et_scope *sc, const int32_t *ids, size
     return et_reshape(sc, lg, 2, s2);
 }
 
-static et_tensor *i64_tensor(elm_erase *e, et_scope *sc, const int32_t *v, size_t n)
+et_tensor *elm_obj_i64(elm_erase *e, et_scope *sc, const int32_t *v, size_t n)
 {
     int64_t shape[1] = {(int64_t)n};
     et_tensor *t = et_to(sc, et_from_data(sc, v, ET_I32, 1, shape), ET_I64);
@@ -93,7 +89,7 @@ static et_tensor *i64_tensor(elm_erase *e, et_scope *sc, const int32_t *v, size_
 }
 
 /* λ·loss backward; *value gets the loss. Non-finite → ELM_E_NUMERIC. */
-static elm_status backprop(et_scope *sc, et_tensor *loss, double lambda, const char *term, double *value)
+elm_status elm_obj_backprop(et_scope *sc, et_tensor *loss, double lambda, const char *term, double *value)
 {
     ELM_TRY(et_scope_check(sc));
     ELM_TRY(et_item(loss, value));
@@ -112,7 +108,7 @@ static const char *concept_of(elm_erase *e, int g)
     return c ? c : e->o.concept;
 }
 
-static const char *next_text(elm_erase *e, int g, elm_role role, int64_t *index)
+const char *elm_obj_next_text(elm_erase *e, int g, elm_role role, int64_t *index)
 {
     elm_erase_group *G = &e->groups[g];
     size_t n = elm_dataset_count(G->ds[role]);
@@ -134,21 +130,21 @@ static elm_status prefixed_ids(elm_erase *e, const char *prefix, const char *x, 
             return elm_err(ELM_E_NOMEM, "erase: out of memory");
         memcpy(s, prefix, lp);
         memcpy(s + lp, x, lx + 1);
-        elm_status st = tokenize(e, s, 1, out);
+        elm_status st = elm_obj_tokenize(e, s, 1, out);
         free(s);
         if (st == ELM_OK)
             out->n = out->n > dropped ? out->n - dropped : 0;
         return st;
     }
     ids_buf p, plain;
-    ELM_TRY(tokenize(e, prefix, 1, &p));
-    elm_status st = tokenize(e, x, 0, &plain);
+    ELM_TRY(elm_obj_tokenize(e, prefix, 1, &p));
+    elm_status st = elm_obj_tokenize(e, x, 0, &plain);
     if (st == ELM_OK) {
         size_t keep = plain.n > dropped ? plain.n - dropped : 0;
         st = ids_cat(&p, plain.v, keep, out);
     }
-    ids_free(&p);
-    ids_free(&plain);
+    elm_obj_ids_free(&p);
+    elm_obj_ids_free(&plain);
     return st;
 }
 
@@ -199,7 +195,7 @@ static void pkv_free(struct elm_prefix_table *t)
         return;
     for (int i = 0; i < t->n; i++) {
         free(t->v[i].text);
-        ids_free(&t->v[i].ids);
+        elm_obj_ids_free(&t->v[i].ids);
         elm_kv_cache_free(t->v[i].kv);
     }
     free(t->v);
@@ -234,7 +230,7 @@ static elm_status prefix_kv(elm_erase *e, const char *text, const pkv_entry **ou
         return ELM_OK;
     pkv_entry en = {0};
     en.text = strdup(text);
-    elm_status st = en.text ? tokenize(e, text, 1, &en.ids) : elm_err(ELM_E_NOMEM, "erase: out of memory");
+    elm_status st = en.text ? elm_obj_tokenize(e, text, 1, &en.ids) : elm_err(ELM_E_NOMEM, "erase: out of memory");
     if (st == ELM_OK && en.ids.n > 0)
         st = elm_kv_cache_new(e->m, &en.kv);
     if (st == ELM_OK && en.kv) {
@@ -258,7 +254,7 @@ static elm_status prefix_kv(elm_erase *e, const char *text, const pkv_entry **ou
     }
     if (st != ELM_OK) {
         free(en.text);
-        ids_free(&en.ids);
+        elm_obj_ids_free(&en.ids);
         elm_kv_cache_free(en.kv);
         return st;
     }
@@ -482,7 +478,7 @@ static elm_status lsm_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t sta
  * of that size come from its arenas, and what a term frees stays resident
  * there under the next term's differently shaped tensors (measured on a
  * SmolLM2 bf16 step: peak RSS +250 MiB). A no-op elsewhere. */
-static void release_freed(void)
+void elm_obj_release_freed(void)
 {
 #if defined(__GLIBC__)
     (void)malloc_trim(0);
@@ -682,18 +678,6 @@ static elm_status target_entropy(et_scope *sc, et_tensor *q, double *h)
 
 /* ---- trained passes ---- */
 
-/* What a trained pass's logits rows are scored against, row by row. */
-typedef enum row_kind {
-    ROWS_CE,     /* cross-entropy to I64 labels tgt [N] */
-    ROWS_SOFT,   /* -sum_v q log_softmax, q [N, V] (any float dtype; used in fp32) */
-    ROWS_SPARSE  /* the same with only q's k kept entries: q [N, k], idx [N, k] */
-} row_kind;
-
-typedef struct row_target {
-    row_kind kind;
-    et_tensor *tgt, *q, *idx;
-} row_target;
-
 /* The loss of each of the fp32 logits rows lt [len, V], scored against
  * rows r0 .. r0+len of the target: [len]. Sparse rows: with lse =
  * logsumexp(lt), log_softmax(lt)[idx] = lt[idx] - lse, and the zero entries
@@ -711,23 +695,11 @@ static et_tensor *row_losses(et_scope *sc, const row_target *L, et_tensor *lt, i
     return et_neg(sc, et_sum(sc, et_mul(sc, q, ls), -1, 0));
 }
 
-/* One text of a trained pass: the adapted model (dropout on) over ids,
- * scored on its logits rows r0 .. r0+N against L; loss = the mean over the
- * N rows plus the constant add, stored in *value. */
-typedef struct tpass {
-    const ids_buf *ids;
-    et_tensor *trunk;    /* its input of layer trunk_layer(e) from a frozen pass ([1, n, E]), or NULL */
-    int64_t r0, N;
-    row_target L;
-    double add;
-    double *value;
-} tpass;
-
 /* One text with the whole [n, V] logits and one backward of its loss (the
  * straightforward form; elm_objective_chunk_loss = 0). */
 static elm_status trained_whole(elm_erase *e, et_scope *sc, const tpass *p, double lambda, const char *term)
 {
-    et_tensor *lt = logits_of(e, sc, p->ids->v, p->ids->n, 1);
+    et_tensor *lt = elm_obj_logits(e, sc, p->ids->v, p->ids->n, 1);
     if (p->r0 != 0 || p->N != (int64_t)p->ids->n)
         lt = et_narrow(sc, lt, 0, p->r0, p->N);
     et_tensor *loss;
@@ -742,7 +714,7 @@ static elm_status trained_whole(elm_erase *e, et_scope *sc, const tpass *p, doub
     }
     if (p->add != 0)
         loss = et_add_scalar(sc, loss, p->add);
-    return backprop(sc, loss, lambda, term, p->value);
+    return elm_obj_backprop(sc, loss, lambda, term, p->value);
 }
 
 /* [n, T, E]: the [1, len_i, E] tensors ts right-padded with zeros to T. */
@@ -779,7 +751,7 @@ static et_tensor *pad_stack(elm_erase *e, et_scope *sc, et_tensor *const *ts, in
  * (mean's backward is the same grad / N); each value is the mean of the same
  * per-row losses. A non-finite loss stops the back-propagation; its value
  * is then not finite and the step refused, as with the whole logits. */
-static elm_status trained_batch(elm_erase *e, et_scope *sc, const tpass *p, int n, double lambda, const char *term)
+elm_status elm_obj_trained_batch(elm_erase *e, et_scope *sc, const tpass *p, int n, double lambda, const char *term)
 {
     if (n == 0)
         return ELM_OK;
@@ -908,7 +880,7 @@ static elm_status trained_batch(elm_erase *e, et_scope *sc, const tpass *p, int 
 
 /* ---- the terms, for micro-steps e->micro .. e->micro+nb-1 ---- */
 
-static int group_of(const elm_erase *e, int b)
+int elm_obj_group_of(const elm_erase *e, int b)
 {
     return e->o.mix[(e->micro + b) % e->o.n_mix];
 }
@@ -1005,7 +977,7 @@ typedef struct retain_set {
 static void retain_free(retain_set *R)
 {
     for (int b = 0; R->ids && b < R->nb; b++)
-        ids_free(&R->ids[b]);
+        elm_obj_ids_free(&R->ids[b]);
     for (int b = 0; R->keys && b < R->nb; b++)
         elm_fcache_key_free(&R->keys[b]);
     free(R->ids);
@@ -1034,15 +1006,15 @@ static elm_status retain_prepare(elm_erase *e, int nb, retain_set *R)
     const int fc = fc_retain_on(e);
     elm_status st = ELM_OK;
     for (int b = 0; st == ELM_OK && b < nb; b++) {
-        const int g = group_of(e, b);
+        const int g = elm_obj_group_of(e, b);
         if (!e->groups[g].ds[ELM_ROLE_RETAIN])
             continue;
         int64_t ri;
-        const char *text = next_text(e, g, ELM_ROLE_RETAIN, &ri);
+        const char *text = elm_obj_next_text(e, g, ELM_ROLE_RETAIN, &ri);
         ids_buf *ids = &R->ids[b];
-        st = tokenize(e, text, 1, ids);
+        st = elm_obj_tokenize(e, text, 1, ids);
         if (st == ELM_OK && e->o.max_tokens > 0)
-            ids_cut(ids, (size_t)e->o.max_tokens);
+            elm_obj_ids_cut(ids, (size_t)e->o.max_tokens);
         if (st != ELM_OK || ids->n == 0)
             continue;
         R->has[b] = 1;
@@ -1107,7 +1079,7 @@ static elm_status retain_train(elm_erase *e, retain_set *R, elm_micro_result *r)
             P->value = &r[b].retain;
         }
     if (st == ELM_OK)
-        st = trained_batch(e, sc, tp, n, e->o.lam_retain, "retain");
+        st = elm_obj_trained_batch(e, sc, tp, n, e->o.lam_retain, "retain");
     for (int b = 0; st == ELM_OK && b < R->nb; b++)
         if (R->has[b]) {
             r[b].total += e->o.lam_retain * r[b].retain;
@@ -1133,9 +1105,9 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r, retain_
     /* texts and template draws, in micro-step order */
     for (int b = 0; st == ELM_OK && b < nb; b++) {
         const int64_t m = e->micro + b;
-        const int g = group_of(e, b);
+        const int g = elm_obj_group_of(e, b);
         int64_t fi;
-        const char *x = next_text(e, g, ELM_ROLE_FORGET, &fi);
+        const char *x = elm_obj_next_text(e, g, ELM_ROLE_FORGET, &fi);
         size_t ei, vi;
         if (o->tmpl_cycle) {
             ei = (size_t)(m % (int64_t)e->expert.n);
@@ -1150,10 +1122,10 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r, retain_
         erase_item *I = &it[b];
         st = (exp && nov) ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
         if (st == ELM_OK)
-            st = tokenize(e, x, 1, &I->xi);
+            st = elm_obj_tokenize(e, x, 1, &I->xi);
         size_t full = I->xi.n;
         if (st == ELM_OK && o->max_tokens > 0)
-            ids_cut(&I->xi, (size_t)o->max_tokens);
+            elm_obj_ids_cut(&I->xi, (size_t)o->max_tokens);
         if (st == ELM_OK && I->xi.n > 0) {
             st = prefixed_ids(e, exp, x, full - I->xi.n, &I->ex);
             if (st == ELM_OK)
@@ -1233,7 +1205,7 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r, retain_
         }
         et_scope_free(fs);
         et_set_grad_enabled(prev);
-        release_freed();
+        elm_obj_release_freed();
     }
     /* the trained pass */
     int n = 0;
@@ -1262,16 +1234,16 @@ static elm_status erase_phase(elm_erase *e, int nb, elm_micro_result *r, retain_
         }
     }
     if (st == ELM_OK)
-        st = trained_batch(e, sc, tp, n, o->lam_erase, "erase");
+        st = elm_obj_trained_batch(e, sc, tp, n, o->lam_erase, "erase");
     for (int b = 0; st == ELM_OK && b < nb; b++)
         if (it[b].has) {
             r[b].total += o->lam_erase * r[b].erase;
             r[b].tokens += (int64_t)(2 * it[b].xi.n + it[b].ex.n + it[b].nv.n);
         }
     for (int b = 0; it && b < nb; b++) {
-        ids_free(&it[b].xi);
-        ids_free(&it[b].ex);
-        ids_free(&it[b].nv);
+        elm_obj_ids_free(&it[b].xi);
+        elm_obj_ids_free(&it[b].ex);
+        elm_obj_ids_free(&it[b].nv);
         elm_fcache_key_free(&it[b].key);
         free(it[b].exp);
         free(it[b].nov);
@@ -1298,7 +1270,7 @@ static elm_status nll_phase(elm_erase *e, int nb, elm_micro_result *r, elm_role 
     elm_status st = ids && from && tp && sc ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
     int n = 0;
     for (int b = 0; st == ELM_OK && b < nb; b++) {
-        const int g = group_of(e, b);
+        const int g = elm_obj_group_of(e, b);
         elm_erase_group *G = &e->groups[g];
         if (cons) {
             if (!G->ds[ELM_ROLE_CONSISTENCY] || G->n_pairs == 0)
@@ -1308,29 +1280,29 @@ static elm_status nll_phase(elm_erase *e, int nb, elm_micro_result *r, elm_role 
             size_t i = G->pair_idx[k];
             const elm_dataset *ds = G->ds[ELM_ROLE_CONSISTENCY];
             ids_buf pi, ci;
-            st = tokenize(e, elm_dataset_prompt_at(ds, i), 1, &pi);
+            st = elm_obj_tokenize(e, elm_dataset_prompt_at(ds, i), 1, &pi);
             if (st == ELM_OK) {
-                st = tokenize(e, elm_dataset_continuation_at(ds, i), 0, &ci);
+                st = elm_obj_tokenize(e, elm_dataset_continuation_at(ds, i), 0, &ci);
                 if (st == ELM_OK)
                     st = ids_cat(&pi, ci.v, ci.n, &ids[b]);
                 from[b] = pi.n;
-                ids_free(&pi);
-                ids_free(&ci);
+                elm_obj_ids_free(&pi);
+                elm_obj_ids_free(&ci);
             }
         } else {
             int64_t ti;
-            st = tokenize(e, next_text(e, g, ELM_ROLE_TRAIN, &ti), 1, &ids[b]);
+            st = elm_obj_tokenize(e, elm_obj_next_text(e, g, ELM_ROLE_TRAIN, &ti), 1, &ids[b]);
             from[b] = 1;
         }
         if (st == ELM_OK && e->o.max_tokens > 0)
-            ids_cut(&ids[b], (size_t)e->o.max_tokens);
+            elm_obj_ids_cut(&ids[b], (size_t)e->o.max_tokens);
         if (st == ELM_OK && from[b] > 0 && ids[b].n > from[b]) {
             tpass *P = &tp[n++];
             P->ids = &ids[b];
             P->r0 = (int64_t)from[b] - 1;
             P->N = (int64_t)(ids[b].n - from[b]);
             P->L.kind = ROWS_CE;
-            P->L.tgt = i64_tensor(e, sc, ids[b].v + from[b], ids[b].n - from[b]);
+            P->L.tgt = elm_obj_i64(e, sc, ids[b].v + from[b], ids[b].n - from[b]);
             P->value = cons ? &r[b].cons : &r[b].train;
             st = et_scope_check(sc);
         } else
@@ -1338,14 +1310,14 @@ static elm_status nll_phase(elm_erase *e, int nb, elm_micro_result *r, elm_role 
     }
     const double lambda = cons ? e->o.lam_cons : 1.0;
     if (st == ELM_OK)
-        st = trained_batch(e, sc, tp, n, lambda, cons ? "consistency" : "train");
+        st = elm_obj_trained_batch(e, sc, tp, n, lambda, cons ? "consistency" : "train");
     for (int b = 0; st == ELM_OK && b < nb; b++)
         if (from[b] > 0) {
             r[b].total += lambda * (cons ? r[b].cons : r[b].train);
             r[b].tokens += (int64_t)ids[b].n;
         }
     for (int b = 0; ids && b < nb; b++)
-        ids_free(&ids[b]);
+        elm_obj_ids_free(&ids[b]);
     free(ids);
     free(from);
     free(tp);
@@ -1365,21 +1337,23 @@ elm_status elm_erase_micro_batch(elm_erase *e, int nb, elm_micro_result *r)
     elm_status st;
     if (e->o.finetune) {
         st = nll_phase(e, nb, r, ELM_ROLE_TRAIN);
+    } else if (ELM_OBJ_IS_BASELINE(e->o.objective)) {
+        st = elm_baseline_micro_batch(e, nb, r);
     } else {
         /* each term's graph is freed before the next is built */
         retain_set R;
         st = retain_prepare(e, nb, &R);
         if (st == ELM_OK)
             st = erase_phase(e, nb, r, &R);
-        release_freed();
+        elm_obj_release_freed();
         if (st == ELM_OK)
             st = retain_train(e, &R, r);
         retain_free(&R);
-        release_freed();
+        elm_obj_release_freed();
         if (st == ELM_OK)
             st = nll_phase(e, nb, r, ELM_ROLE_CONSISTENCY);
     }
-    release_freed();
+    elm_obj_release_freed();
     if (st == ELM_OK)
         e->micro += nb;
     return st;

@@ -2,6 +2,7 @@
  * validation, the optimizer step (docs/erase.md). Save/resume/merge live in
  * checkpoint.c. */
 #include "erase/session.h"
+#include "erase/objective_int.h"
 
 #include "core/error.h"
 #include "core/log.h"
@@ -57,7 +58,7 @@ static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_o
 {
     int64_t i64;
     int ch = 0;
-    static const char *const objective[] = {"elm", "finetune"};
+    static const char *const objective[] = {"elm", "finetune", "rmu", "grad_diff", "npo"};
     static const char *const sched[] = {"ramp", "constant"};
     static const char *const loss[] = {"soft_ce", "kl", "hard"};
     static const char *const action[] = {"erase", "enhance", "random"};
@@ -65,7 +66,13 @@ static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_o
     static const char *const choice[] = {"random", "cycle"};
     static const char *const align[] = {"concat", "separate"};
     static const char *const lrs[] = {"constant", "linear", "cosine"};
-    ELM_TRY(get_choice(c, "erase.objective", objective, 2, &o->finetune));
+    ELM_TRY(get_choice(c, "erase.objective", objective, 5, &ch));
+    o->objective = (elm_objective_kind)ch;
+    o->finetune = o->objective == ELM_OBJ_FINETUNE;
+    ELM_TRY(elm_config_get_int(c, "erase.rmu_layer", &o->rmu_layer));
+    ELM_TRY(elm_config_get_double(c, "erase.rmu_coeff", &o->rmu_coeff));
+    ELM_TRY(elm_config_get_double(c, "erase.rmu_alpha", &o->rmu_alpha));
+    ELM_TRY(elm_config_get_double(c, "erase.npo_beta", &o->npo_beta));
     ELM_TRY(elm_config_get_double(c, "erase.eta", &o->eta));
     if (!isfinite(o->eta))
         return elm_err(ELM_E_INVALID, "erase.eta: must be finite (got %g)", o->eta);
@@ -181,6 +188,8 @@ elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out
                                 ELM_BUILTIN_TEMPLATES, &e->novice);
     if (st == ELM_OK)
         st = make_adapter(e);
+    if (st == ELM_OK && ELM_OBJ_IS_BASELINE(e->o.objective))
+        st = elm_baseline_init(e);
     if (st == ELM_OK)
         st = elm_objective_init(e);
     if (st == ELM_OK) {
@@ -218,6 +227,7 @@ void elm_erase_free(elm_erase *e)
         group_clear(&e->groups[g]);
     free(e->groups);
     elm_objective_release(e);
+    elm_baseline_release(e);
     et_adamw_free(e->opt);
     free(e->params);
     elm_lora_free(e->lora);
@@ -262,6 +272,12 @@ elm_status elm_erase_attach(elm_erase *e, elm_role role, int group, elm_dataset 
     if (group < 0 || group > 1000000)
         return elm_err(ELM_E_INVALID, "elm_session_attach: group %d out of range", group);
     const char *path = elm_dataset_path(ds);
+    if (ELM_OBJ_IS_BASELINE(e->o.objective) && role != ELM_ROLE_FORGET && role != ELM_ROLE_RETAIN) {
+        const char *obj = NULL;
+        elm_config_get_string(e->cfg, "erase.objective", &obj);
+        return elm_err(ELM_E_INVALID, "erase.objective %s: %s: takes forget and retain datasets only, not a %s "
+                                      "dataset", obj ? obj : "?", path ? path : "dataset", role_name(role));
+    }
     size_t n = elm_dataset_count(ds);
     elm_dataset_kind kind = elm_dataset_kind_of(ds);
     if (role == ELM_ROLE_CONSISTENCY) {
@@ -335,7 +351,7 @@ elm_status elm_erase_validate(elm_erase *e)
         if (!e->groups[g].ds[need])
             return elm_err(ELM_E_STATE, "erase.mix: group %d has no %s dataset (mix '%s')", g,
                            role_name(need), "see erase.mix");
-        if (!e->o.finetune && e->o.action != ELM_ACTION_RANDOM) {
+        if (e->o.objective == ELM_OBJ_ELM && e->o.action != ELM_ACTION_RANDOM) {
             const char *c = e->groups[g].concept ? e->groups[g].concept : e->o.concept;
             if (!c || !c[0])
                 return elm_err(ELM_E_STATE, "erase.concept: empty for group %d (set erase.concept or "

@@ -15,6 +15,16 @@
 #define ELM_N_ROLES 4
 
 typedef enum elm_erase_loss { ELM_LOSS_SOFT_CE = 0, ELM_LOSS_KL, ELM_LOSS_HARD } elm_erase_loss;
+/* erase.objective, in the schema's order. */
+typedef enum elm_objective_kind {
+    ELM_OBJ_ELM = 0,
+    ELM_OBJ_FINETUNE,
+    ELM_OBJ_RMU,       /* baselines (erase/baselines.c) from here on */
+    ELM_OBJ_GRAD_DIFF,
+    ELM_OBJ_NPO
+} elm_objective_kind;
+#define ELM_OBJ_IS_BASELINE(k) ((k) >= ELM_OBJ_RMU)
+
 typedef enum elm_erase_action { ELM_ACTION_ERASE = 0, ELM_ACTION_ENHANCE, ELM_ACTION_RANDOM } elm_erase_action;
 
 typedef struct elm_erase_group {
@@ -27,7 +37,11 @@ typedef struct elm_erase_group {
 
 /* Options read from the config once, at creation. */
 typedef struct elm_erase_opts {
-    int finetune;
+    elm_objective_kind objective;
+    int finetune;          /* objective == ELM_OBJ_FINETUNE */
+    int64_t rmu_layer;     /* erase.rmu_layer, erase.rmu_coeff, erase.rmu_alpha */
+    double rmu_coeff, rmu_alpha;
+    double npo_beta;       /* erase.npo_beta */
     double eta, tau;
     int eta_ramp;
     int64_t top_k;
@@ -83,6 +97,7 @@ typedef struct elm_erase {
     /* objective.c's caches of frozen work (elm_objective_release frees them) */
     struct elm_prefix_table *pkv; /* frozen K/V of expert/novice prefixes */
     struct elm_fcache *fcache;    /* erase.frozen_cache, or NULL */
+    float *rmu_cu;                /* objective rmu: c * u [n_embd] (baselines.c), or NULL */
 } elm_erase;
 
 elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out);

@@ -296,7 +296,10 @@ et_tensor *elm_model_forward(elm_model *m, et_scope *s, const et_tensor *ids,
     int per_layer = 1;
     et_scope *carry = NULL;
     et_scope *new_cache_scope = cache ? et_scope_new() : NULL;
-    for (int l = first; x && l < cf->n_layers; l++) {
+    const int stop = opts->stop_at_hidden && opts->hidden_out && opts->hidden_layer >= first &&
+                     opts->hidden_layer < cf->n_layers && !cache;
+    const int last = stop ? opts->hidden_layer + 1 : cf->n_layers;
+    for (int l = first; x && l < last; l++) {
         et_tensor *y = NULL;
         et_scope *ls = per_layer ? et_scope_new() : NULL;
         if (ls) {
@@ -333,7 +336,9 @@ et_tensor *elm_model_forward(elm_model *m, et_scope *s, const et_tensor *ids,
             *opts->hidden_out = et_share(s, x);
     }
     et_tensor *out = NULL;
-    if (x) {
+    if (x && stop) {
+        out = *opts->hidden_out;
+    } else if (x) {
         et_tensor *xn = et_rms_norm(s, x, m->norm, cf->rms_eps);
         if (opts->last_only)
             xn = et_narrow(s, xn, 1, T - 1, 1);

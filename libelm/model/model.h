@@ -123,6 +123,7 @@ typedef struct elm_forward_opts {
     const et_tensor *positions;    /* [B, T] I64; NULL: cache->len + arange(T) */
     int hidden_layer;              /* >= 0: store the output of that decoder layer ... */
     et_tensor **hidden_out;        /* ... here ([B, T, embd]) */
+    int stop_at_hidden;            /* with hidden_layer: run no layer above it; the result is hidden_out */
     int last_only;                 /* logits of the last position only: [B, 1, V] */
     int no_logits;                 /* stop after the final norm; return hidden [B,T,embd] */
     const et_tensor *hidden_in;    /* non-NULL: the input of decoder layer start_layer ([B, T, embd], */

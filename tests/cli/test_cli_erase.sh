@@ -3,7 +3,8 @@
 # --keywords goes to group i, --keywords FILE:KEY sets a group's concept from a
 # keyword list (shared data: wmdp-keywords.json), and a bad keyword file is a
 # runtime error (exit 1) that names the file; --erase-frozen-cache and
-# --erase-batch end to end.
+# --erase-batch end to end; the baseline objectives (--erase-objective
+# rmu|grad_diff|npo) write an adapter, and their bad combinations fail.
 elm=$1
 fail=0
 check() { # description, command...
@@ -75,6 +76,29 @@ check "--erase-batch 2 with the cache: exit 0" [ "$rc" = 0 ]
   --erase-frozen-cache "$tmp/no/such/parent" --out "$tmp/bad" >"$tmp/fcbad.log" 2>&1; rc=$?
 check "--erase-frozen-cache under a missing parent: exit 1 naming the key" sh -c "[ $rc = 1 ] && grep -q 'erase.frozen_cache' '$tmp/fcbad.log'"
 check "--erase-frozen-cache under a missing parent: no adapter written" [ ! -e "$tmp/bad" ]
+
+# the baseline objectives: rmu writes a PEFT adapter (no --concept needed);
+# bad combinations are exit 1 naming the key, with no adapter written
+for obj in rmu grad_diff npo; do
+  "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" \
+    --retain "$fx/erase/retain.jsonl" --erase-objective $obj --erase-rmu-layer 6 --lora-layers 4-6 \
+    --runtime-threads 1 --lora-rank 2 --optim-accum 2 --steps 2 --out "$tmp/$obj" >"$tmp/$obj.log" 2>&1; rc=$?
+  [ $rc = 0 ] || cat "$tmp/$obj.log"
+  check "--erase-objective $obj: exit 0" [ "$rc" = 0 ]
+  check "--erase-objective $obj: a PEFT adapter" sh -c "[ -s '$tmp/$obj/adapter_config.json' ] && [ -s '$tmp/$obj/adapter_model.safetensors' ]"
+  check "--erase-objective $obj: the log shows both terms" sh -c "grep -q 'step 2/2 .*erase .*retain ' '$tmp/$obj.log'"
+done
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --erase-objective rmu \
+  --erase-rmu-layer 5 --lora-layers 4-7 --steps 1 --out "$tmp/bad" >"$tmp/rmubad.log" 2>&1; rc=$?
+check "rmu with a LoRA layer above erase.rmu_layer: exit 1 naming it" sh -c "[ $rc = 1 ] && grep -q 'erase.rmu_layer: 5 is below LoRA layer 6' '$tmp/rmubad.log'"
+check "rmu with a LoRA layer above erase.rmu_layer: no adapter written" [ ! -e "$tmp/bad" ]
+"$elm" erase --model "$fx/models/llama-tied" --erase-objective grad_diff --steps 1 --out "$tmp/bad" \
+  >"$tmp/gdusage.log" 2>&1; rc=$?
+check "grad_diff without --forget: usage error without --concept" sh -c "[ $rc = 2 ] && grep -q 'needs --model, --forget and --out' '$tmp/gdusage.log'"
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --erase-objective npo \
+  --consistency "$fx/erase/consistency.json" --steps 1 --out "$tmp/bad" >"$tmp/npobad.log" 2>&1; rc=$?
+check "npo with --consistency: exit 1 naming erase.objective" sh -c "[ $rc = 1 ] && grep -q 'erase.objective npo' '$tmp/npobad.log'"
+check "npo with --consistency: no adapter written" [ ! -e "$tmp/bad" ]
 
 [ $fail = 0 ] && echo "all checks passed" || echo "some checks failed"
 exit $fail

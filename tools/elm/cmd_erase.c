@@ -29,6 +29,10 @@ static const char erase_help[] =
     "                 --steps N --out DIR [--save-every K] [--resume DIR] [--merged DIR]\n"
     "                 [--train F] [--<section>-<key> V ...]\n"
     "\n"
+    "Objectives (--erase-objective): elm (default); finetune (--train); the baselines\n"
+    "rmu, grad_diff, npo (docs/erase.md, \"Baselines\"), which take --forget and\n"
+    "--retain only (no --concept, no --consistency).\n"
+    "\n"
     "Dataset groups (docs/erase.md): --forget, --retain, --consistency, --concept and\n"
     "--keywords may be repeated; the i-th occurrence goes to group i (0-based), and\n"
     "--erase-mix (e.g. 0,0,1) is the order in which groups are used. Each group needs a\n"
@@ -583,9 +587,16 @@ int cmd_erase(int argc, char **argv)
             finetune = 1;
         }
     }
+    int concept_free = 0; /* the baselines (rmu, grad_diff, npo) take no concept */
+    if (rc == 0) {
+        const char *obj = "elm";
+        elm_config_get_string(cfg, "erase.objective", &obj);
+        concept_free = strcmp(obj, "elm") != 0 && !finetune;
+    }
     if (rc == 0 && (!model_path || !out || (finetune ? !train : !nf)))
-        rc = elm_cli_usage(cmd, finetune ? "needs --model, --train and --out"
-                                         : "needs --model, --forget, --concept and --out");
+        rc = elm_cli_usage(cmd, finetune       ? "needs --model, --train and --out"
+                                : concept_free ? "needs --model, --forget and --out"
+                                               : "needs --model, --forget, --concept and --out");
     /* a single --concept is erase.concept, the concept of every group */
     if (rc == 0 && ncon == 1 && elm_config_set(cfg, "erase.concept", concept[0]) != ELM_OK)
         rc = elm_cli_usage(cmd, "--concept: %s", elm_last_error());
