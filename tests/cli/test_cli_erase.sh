@@ -54,7 +54,10 @@ check "3 --retain for 2 --forget: usage error" [ "$rc" = 2 ]
 check "erase --help documents shared --retain/--consistency" [ "$rc" = 0 ]
 
 # --erase-frozen-cache DIR: the first run fills DIR, a rerun reads it and
-# writes the same adapter byte for byte; --erase-batch 2 runs as well
+# writes the same adapter up to rounding (the rerun's trained passes run every
+# layer instead of starting from the frozen batch's trunk, and the BLAS may
+# round a row differently with the rows in the call: 7.5e-9 measured; the
+# losses printed are the same); --erase-batch 2 runs as well
 run_fc() { # out-dir, extra flags...
   o=$1; shift
   "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" \
@@ -69,7 +72,9 @@ n=$(ls "$tmp/fc" 2>/dev/null | grep -c '\.safetensors$')
 check "--erase-frozen-cache: entries stored (erase targets and retain labels: $n)" [ "$n" -ge 2 ]
 run_fc "$tmp/fc2"; rc=$?
 check "--erase-frozen-cache rerun: exit 0" [ "$rc" = 0 ]
-check "--erase-frozen-cache rerun: the same adapter" cmp -s "$tmp/fc1/adapter_model.safetensors" "$tmp/fc2/adapter_model.safetensors"
+check "--erase-frozen-cache rerun: the same adapter (1e-6)" "$src/scripts/python" "$src/tests/cli/st_close.py" \
+  "$tmp/fc1/adapter_model.safetensors" "$tmp/fc2/adapter_model.safetensors" 1e-6
+check "--erase-frozen-cache rerun: the same losses" sh -c "[ \"\$(grep '^step ' '$tmp/fc1.log' | sed 's/ lr .*//')\" = \"\$(grep '^step ' '$tmp/fc2.log' | sed 's/ lr .*//')\" ]"
 run_fc "$tmp/fc3" --erase-batch 2; rc=$?
 check "--erase-batch 2 with the cache: exit 0" [ "$rc" = 0 ]
 "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --concept x --steps 1 \

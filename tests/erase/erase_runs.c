@@ -145,13 +145,16 @@ void er_compare(const char *what, const er_out *a, const er_out *b, double wtol)
     ck_assert_uint_eq(a->nw, b->nw);
     for (size_t i = 0; i < a->nw; i++)
         wmax = fmax(wmax, fabs((double)a->w[i] - (double)b->w[i]));
-    /* Debian's torch 1.13 (BLIS sgemm): <= 8.6e-7 measured in erase_fast.
-     * PyTorch 2.x's MKL sgemm rounds a row differently with the number of
-     * rows in the call, and AdamW's normalisation turns those 1e-7 gradient
-     * differences into weight differences up to 2.5e-5 (loss_chunks_hard on
-     * 2.11: 1.25e-5 and 2.48e-5 in two runs); losses stay <= 1e-5. */
+    /* Chunked and whole computations round a GEMM row differently whenever
+     * the BLAS's result depends on the number of rows in the call, and
+     * AdamW's normalisation (each entry divided by its own magnitude) turns
+     * those 1e-7 gradient differences into weight differences up to 2.5e-5:
+     * loss_chunks_hard measured 1.25e-5 / 2.48e-5 on PyTorch 2.11 (MKL) and
+     * 2.46e-5 on Debian's torch 1.13 with BLIS on the 2026-12 machines (8.6e-7
+     * on earlier ones). Losses stay <= 1e-5 relative (asserted above); the
+     * direct check of one step's gradients is er_compare_grads. */
     if (wtol <= 0)
-        wtol = strncmp(et_backend_version(), "1.13.", 5) == 0 ? 1e-5 : 1e-4;
+        wtol = 1e-4;
     ck_assert_msg(wmax <= wtol, "%s: LoRA weights differ by %g (tolerance %g, libtorch %s)", what, wmax, wtol,
                   et_backend_version());
     fprintf(stderr, "%s: worst relative loss difference %.3g, LoRA max abs %.3g\n", what, worst, wmax);
