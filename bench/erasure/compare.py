@@ -56,8 +56,8 @@ METHODS = {
                     "--optim-lr", "1e-3", "--erase-lambda-retain", "10"]),
     ],
     "rmu": [
-        ("c6.5-lr3e-4", ["--erase-objective", "rmu", "--optim-lr", "3e-4"]),
-        ("c20-lr3e-4", ["--erase-objective", "rmu", "--erase-rmu-coeff", "20", "--optim-lr", "3e-4"]),
+        ("c6.5", ["--erase-objective", "rmu", "--optim-lr", "1e-3"]),
+        ("c100", ["--erase-objective", "rmu", "--erase-rmu-coeff", "100", "--optim-lr", "1e-3"]),
     ],
     "grad_diff": [
         ("lr1e-4", ["--erase-objective", "grad_diff", "--optim-lr", "1e-4"]),
@@ -164,12 +164,12 @@ class Bench:
     def measure(self, tag, adapter, test):
         out = os.path.join(self.a.work, f"m-{tag}.json")
         if test:
-            parts = ["--mcq", f"forget={self.forget_test}", "--mcq", f"control={self.control_test}",
+            parts = ["--mcq", f"forget={self.forget_test}", "--mcq", f"control={self.control_test}:{self.a.n_control_test}",
                      "--ppl", f"general={self.general_test}",
                      "--rppl", self.concept_prompts, "--scorer", self.a.model, "--rppl-tokens", str(self.a.gen_tokens),
                      "--generate", self.gen_prompts, "--gen-tokens", str(self.a.gen_tokens)]
         else:
-            parts = ["--mcq", f"forget={self.forget_dev}", "--mcq", f"control={self.control_dev}",
+            parts = ["--mcq", f"forget={self.forget_dev}", "--mcq", f"control={self.control_dev}:{self.a.n_control_dev}",
                      "--ppl", f"general={self.general_dev}"]
         key = json.dumps([self.a.model, adapter, parts])
         if self.done(out):
@@ -462,6 +462,8 @@ def main():
     ap.add_argument("--relearn-steps", type=int, default=50)
     ap.add_argument("--relearn-lr", default="1e-4")
     ap.add_argument("--no-base-relearn", action="store_true")
+    ap.add_argument("--n-control-dev", type=int, default=100, help="control questions on dev (0: all)")
+    ap.add_argument("--n-control-test", type=int, default=200, help="control questions on test (0: all)")
     ap.add_argument("--n-general-dev", type=int, default=30)
     ap.add_argument("--n-general-test", type=int, default=40)
     ap.add_argument("--n-prompts", type=int, default=10, help="concept prompts (and as many control prompts)")
