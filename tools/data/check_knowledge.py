@@ -181,9 +181,11 @@ def main():
         return
     figures = {}
     print("\n| concept | set | accuracy | per category |\n|---|---|---|---|")
-    for c in MK.CONCEPTS:
-        names = ["mcq.dev", "mcq.test"] + (["control.dev", "control.test"] if a.control else [])
-        for name in names:
+    runs = [(c, n) for c in MK.CONCEPTS for n in ("mcq.dev", "mcq.test")]
+    if a.control:   # after every concept's own sets, so those figures come first
+        runs += [(c, n) for c in MK.CONCEPTS for n in ("control.dev", "control.test")]
+    if True:
+        for c, name in runs:
             path = os.path.join(a.dir, c, name + ".json")
             items = json.load(open(path, encoding="utf-8"))
             r = cloze(a, path)

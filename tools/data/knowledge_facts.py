@@ -53,7 +53,7 @@ LANGUAGES = [
     ("Saudi Arabia", "Arabic"), ("Iraq", "Arabic"), ("Morocco", "Arabic"), ("Syria", "Arabic"),
     ("Iran", "Persian"), ("Israel", "Hebrew"), ("Thailand", "Thai"), ("Vietnam", "Vietnamese"),
     ("Indonesia", "Indonesian"), ("Finland", "Finnish"), ("Norway", "Norwegian"),
-    ("Denmark", "Danish"), ("Hungary", "Hungarian"), ("the Czech Republic", "Czech"),
+    ("Denmark", "Danish"), ("Hungary", "Hungarian"),
     ("Ukraine", "Ukrainian"), ("Romania", "Romanian"), ("Iceland", "Icelandic"),
     ("Australia", "English"), ("New Zealand", "English"), ("the United States", "English"),
     ("the United Kingdom", "English"), ("Jamaica", "English"), ("Bangladesh", "Bengali"),

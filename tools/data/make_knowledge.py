@@ -106,7 +106,9 @@ def content_keys(phrase):
 class Fact:
     def __init__(self, concept, category, subject, answer, questions, statements, subject_keys=None):
         self.concept, self.category, self.subject, self.answer = concept, category, subject, answer
-        self.questions = questions          # [(question, [3 distractors])]
+        # [(question, [3 distractors])] asking for `answer`, or (question, answer, [3 distractors])
+        # for a question on the same fact whose answer is the subject (a reverse question)
+        self.questions = [q if len(q) == 3 else (q[0], answer, q[1]) for q in questions]
         self.statements = statements        # [sentence, ...] (one or two wordings)
         self.subject_keys = subject_keys or [strip_the(subject)]
         self.answer_keys = name_keys(answer)
@@ -128,10 +130,9 @@ def geography_facts(rng):
                       [f"The capital of {country} is {city}.", f"{city} is the capital city of {country}."]))
     rev_countries = [c for c, _ in KF.CAPITALS_REVERSE]
     for country, city in KF.CAPITALS_REVERSE:
-        F.append(Fact("geography", "capitals", city, country,
+        F.append(Fact("geography", "capitals", city, cap(country),
                       [(f"{city} is the capital of which country?", [cap(x) for x in pick(rng, country, rev_countries)])],
                       [f"{city} is the capital of {country}.", f"The capital city of {country} is {city}."]))
-        F[-1].answer = cap(country)
         F[-1].answer_keys = name_keys(country)
     langs = sorted({l for _, l in KF.LANGUAGES} | set(KF.LANGUAGE_EXTRA))
     for country, lang in KF.LANGUAGES:
@@ -201,7 +202,7 @@ def people_facts(rng):
             qs = [(f"Who {v} {title}?", pick(rng, person, people))]
             if nworks[person] == 1:
                 others = [w for _, w, p in items if p != person]
-                qs.append((f"Which of these works is by {person}?", pick(rng, work, others)))
+                qs.append((f"Which of these works is by {person}?", work, pick(rng, work, others)))
             F.append(Fact("people", cat, work, person, qs,
                           [f"{person} {v} {title}.", f"{cap(title)} was {pp} by {person}."], subject_keys=[work]))
     ach_people = {}
@@ -278,9 +279,9 @@ def mcq(rng, facts, split):
     for f in facts:
         if f.split != split:
             continue
-        for q, d in f.questions:
-            assert len(d) == 3 and f.answer not in d, (q, f.answer, d)
-            items.append((q, f.answer, d, f.category))
+        for q, a, d in f.questions:
+            assert len(d) == 3 and a not in d and not mentions(q, [a]), (q, a, d)
+            items.append((q, a, d, f.category))
     positions = [i % 4 for i in range(len(items))]
     rng.shuffle(positions)
     out = []
@@ -434,7 +435,7 @@ def build(concept, root, data_dir):
     control = json.load(open(os.path.join(data_dir, "control-mcq.json"), encoding="utf-8"))
     seen = {norm_q(c["question"]) for c in control}
     for f in facts:
-        for q, _ in f.questions:
+        for q, _, _ in f.questions:
             k = norm_q(q)
             if k in seen:
                 raise SystemExit(f"make_knowledge: duplicate question {q!r} ({concept})")
@@ -454,7 +455,7 @@ def build(concept, root, data_dir):
     write_json(os.path.join(out, "facts.json"),
                [{"split": f.split, "category": f.category, "subject": f.subject, "answer": f.answer,
                  "subject_keys": f.subject_keys, "answer_keys": f.answer_keys,
-                 "questions": [q for q, _ in f.questions], "statements": f.statements}
+                 "questions": [q for q, _, _ in f.questions], "statements": f.statements}
                 for f in facts + corpus_only])
     # Retain: data/retain.jsonl rows of other topics that name none of the concept's entities.
     if concept == "people":   # names of people and titles of works (achievement keys are common words)
