@@ -54,6 +54,8 @@ METHODS = {
                     "--optim-lr", "3e-4", "--erase-lambda-retain", "10"]),
         ("lr1e-3", ["--erase-objective", "elm", "--erase-eta", "500", "--erase-eta-schedule", "constant",
                     "--optim-lr", "1e-3", "--erase-lambda-retain", "10"]),
+        ("lr1e-3-r30", ["--erase-objective", "elm", "--erase-eta", "500", "--erase-eta-schedule", "constant",
+                        "--optim-lr", "1e-3", "--erase-lambda-retain", "30"]),
     ],
     "rmu": [
         ("c6.5", ["--erase-objective", "rmu", "--optim-lr", "1e-3"]),
@@ -386,8 +388,9 @@ def markdown(res):
                      f"{d['general_ppl']:.2f} | {c['erase_s'] or 0:.0f} | {'**yes** — ' + e['why'] if c['label'] == e['chosen'] else ''} |")
     L += ["", "## Generations (greedy, chat; test measurement)", ""]
     gb = b.get("generations", [])
-    for i, g in enumerate(gb[:4] + gb[len(gb) // 2:len(gb) // 2 + 2]):
-        j = gb.index(g)
+    half = len(gb) // 2  # concept prompts first, then as many control prompts
+    for j in sorted(set(range(min(4, half))) | set(range(half, min(half + 2, len(gb))))):
+        g = gb[j]
         L.append(f"> {g['prompt']}")
         L.append(f"- base: {g['text'][:220]}")
         for m in meths:
