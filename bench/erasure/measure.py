@@ -4,7 +4,7 @@
 One model load serves all parts (bench.py used to start one `elm eval` process per
 number, each loading the model again). Parts, each optional:
 
-  --mcq NAME=FILE[:N]     MCQ scored cloze-style (demo_eval.cloze, libelm's eval.mcq_scoring
+  --mcq NAME=FILE[:N]     MCQ scored cloze-style (libelm's eval.mcq_scoring
                           = cloze: lm-eval's acc_norm, accuracy per character
                           and the per-token log-likelihood of the correct answer's text);
                           repeatable
@@ -20,13 +20,66 @@ Needs the Python binding (bindings/python) and ELM_LIBRARY pointing at the built
 import argparse
 import json
 import os
+import resource
+import statistics
 import sys
+import time
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, here)
-from demo_eval import Timer, cloze, cloze_summary, write_result  # noqa: E402
+sys.path.insert(0, os.path.join(here, "..", "..", "bindings", "python"))
+import elm  # noqa: E402
 
-import elm  # noqa: E402  (demo_eval put bindings/python on sys.path)
+
+def cpu_s():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Timer:
+    def __init__(self, rec, name):
+        self.rec, self.name = rec, name
+
+    def __enter__(self):
+        self.w, self.c = time.time(), cpu_s()
+        print(f"  [{self.name}] ...", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        w, c = time.time() - self.w, cpu_s() - self.c
+        self.rec[self.name] = {"wall_s": round(w, 1), "cpu_s": round(c, 1)}
+        print(f"  [{self.name}] {w:.0f}s wall, {c:.0f}s CPU", file=sys.stderr, flush=True)
+
+
+def cloze(model, path, limit, batch):
+    """Per question of the MCQ file PATH (the first LIMIT; 0: all), scored cloze-style by
+    libelm (elm.eval_mcq, eval.mcq_scoring = cloze: lm-eval's acc_norm, docs/eval.md): the
+    chosen index (log-likelihood per character) and the per-token log-likelihoods of every
+    choice's text after "Question: ...\\nAnswer:"."""
+    def progress(p):
+        print(f"\r    cloze {p.done}/{p.total}", end="\n" if p.done == p.total else "", file=sys.stderr, flush=True)
+        return 0
+
+    r = elm.eval_mcq(model, path, eval_mcq_scoring="cloze", eval_limit=limit, eval_batch=batch, progress=progress)
+    return [{"answer": r.answers[i], "pred": r.predicted[i],
+             "per_token": [ll / nt for ll, nt in zip(r.loglik[i], r.n_tokens[i])]} for i in range(r.n)]
+
+
+def cloze_summary(rows):
+    n = len(rows)
+    right = sum(r["pred"] == r["answer"] for r in rows)
+    ll_ans = [r["per_token"][r["answer"]] for r in rows]
+    ll_dis = [statistics.fmean(v for i, v in enumerate(r["per_token"]) if i != r["answer"]) for r in rows]
+    return {"accuracy": right / n, "n": n, "n_correct": right,
+            "answer_loglik": statistics.fmean(ll_ans), "distractor_loglik": statistics.fmean(ll_dis),
+            "answer_minus_distractor": statistics.fmean(ll_ans) - statistics.fmean(ll_dis),
+            "predictions": [r["pred"] for r in rows]}
+
+
+def write_result(path, res):
+    """Add the process's CPU seconds to RES and write it as JSON to PATH (temp file + rename)."""
+    res["cpu_s"] = round(cpu_s(), 1)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(res, f, ensure_ascii=False, indent=1)
+    os.replace(path + ".tmp", path)
 
 
 def spec(s):
