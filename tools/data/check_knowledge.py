@@ -184,20 +184,19 @@ def main():
     runs = [(c, n) for c in MK.CONCEPTS for n in ("mcq.dev", "mcq.test")]
     if a.control:   # after every concept's own sets, so those figures come first
         runs += [(c, n) for c in MK.CONCEPTS for n in ("control.dev", "control.test")]
-    if True:
-        for c, name in runs:
-            path = os.path.join(a.dir, c, name + ".json")
-            items = json.load(open(path, encoding="utf-8"))
-            r = cloze(a, path)
-            per = collections.defaultdict(lambda: [0, 0])
-            for it, p in zip(items, r["predictions"]):
-                per[it["category"]][1] += 1
-                per[it["category"]][0] += int(p == it["answer"])
-            figures[f"{c}/{name}"] = {"accuracy": r["accuracy"], "n": r["n"], "n_correct": r["n_correct"],
-                                      "by_category": {k: v for k, v in sorted(per.items())},
-                                      "accuracy_by_norm": r["accuracy_by_norm"]}
-            cats = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(per.items()))
-            print(f"| {c} | {name} | {r['accuracy']:.1%} ({r['n_correct']}/{r['n']}) | {cats} |", flush=True)
+    for c, name in runs:
+        path = os.path.join(a.dir, c, name + ".json")
+        items = json.load(open(path, encoding="utf-8"))
+        r = cloze(a, path)
+        per = collections.defaultdict(lambda: [0, 0])
+        for it, p in zip(items, r["predictions"]):
+            per[it["category"]][1] += 1
+            per[it["category"]][0] += int(p == it["answer"])
+        figures[f"{c}/{name}"] = {"accuracy": r["accuracy"], "n": r["n"], "n_correct": r["n_correct"],
+                                  "by_category": {k: v for k, v in sorted(per.items())},
+                                  "accuracy_by_norm": r["accuracy_by_norm"]}
+        cats = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(per.items()))
+        print(f"| {c} | {name} | {r['accuracy']:.1%} ({r['n_correct']}/{r['n']}) | {cats} |", flush=True)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump(figures, f, indent=1)

@@ -44,7 +44,7 @@ DEV_SHARE = {"geography": 80, "people": 60}      # dev questions per concept (at
 
 CONCEPTS = {
     "geography": "world geography: countries, capitals, cities, languages, rivers, mountains and landmarks",
-    "people": "famous people of history: writers, artists, composers, inventors, scientists, explorers and leaders",
+    "people": "famous people of history: writers, artists, composers, thinkers, inventors, scientists, explorers and leaders",
 }
 # Control categories of data/control-mcq.json that belong to each concept.
 CONCEPT_CONTROL_CATEGORIES = {
@@ -181,7 +181,7 @@ def geography_facts(rng):
     return F, corpus
 
 
-PEOPLE_NOUN = {"writers": "writer", "artists": "artist", "composers": "composer", "inventors": "inventor",
+PEOPLE_NOUN = {"thinkers": "thinker", "writers": "writer", "artists": "artist", "composers": "composer", "inventors": "inventor",
                "scientists": "scientist", "explorers": "explorer", "leaders": "historical figure"}
 
 
@@ -190,19 +190,15 @@ def people_facts(rng):
     by_cat = {}
     for cat, kind, work, person in KF.WORKS:
         by_cat.setdefault(cat, []).append((kind, work, person))
-    nworks = {}
-    for _, _, _, person in KF.WORKS:
-        nworks[person] = nworks.get(person, 0) + 1
     verb = {"writers": ("wrote", "written"), "artists": ("created", "created"), "composers": ("composed", "composed")}
     for cat, items in by_cat.items():
         people = sorted({p for _, _, p in items})
         for kind, work, person in items:
             v, pp = verb[cat]
             title = f"{kind} {work}"
+            # Only the forward question: the reverse one ("Which of these works is by X?")
+            # scored 52% against 61% for the forward ones (first measurement, 69 questions).
             qs = [(f"Who {v} {title}?", pick(rng, person, people))]
-            if nworks[person] == 1:
-                others = [w for _, w, p in items if p != person]
-                qs.append((f"Which of these works is by {person}?", work, pick(rng, work, others)))
             F.append(Fact("people", cat, work, person, qs,
                           [f"{person} {v} {title}.", f"{cap(title)} was {pp} by {person}."], subject_keys=[work]))
     ach_people = {}
