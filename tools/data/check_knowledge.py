@@ -14,7 +14,7 @@ Checks (exit 1 with every problem listed, naming file and item):
     with the concept's sets; retain.jsonl: no retain topic of the concept
   - concept.txt, prompts.jsonl, forget-prompts.txt are there and non-empty
 
---model M --lib L: base cloze accuracy (bench/erasure/mcq_cloze.py, lm-eval's acc_norm)
+--model M [--elm E]: base cloze accuracy (`elm eval mcq --eval-mcq-scoring cloze`, lm-eval's acc_norm)
 per set and per category, printed as a Markdown table (and --json FILE).
 Run:  python3 tools/data/check_knowledge.py [--dir data/knowledge] [--model M --lib L]
 """
@@ -142,12 +142,12 @@ def check_concept(root, concept, data_dir, seen_global, problems):
 
 
 def cloze(args, path):
-    cmd = [sys.executable, os.path.join(args.bench, "mcq_cloze.py"), "--lib", args.lib, "--model", args.model,
-           "--dtype", args.dtype, "--json", path]
+    cmd = [args.elm, "eval", "mcq", "--model", args.model, "--runtime-dtype", args.dtype,
+           "--eval-mcq-scoring", "cloze", "--json", path]
     r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     if r.returncode != 0:
         raise SystemExit(f"check_knowledge: {' '.join(cmd)} failed (exit {r.returncode})")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return json.loads(r.stdout)
 
 
 def main():
@@ -155,9 +155,8 @@ def main():
     ap.add_argument("--dir", default="data/knowledge")
     ap.add_argument("--data-dir", default="data")
     ap.add_argument("--model", help="GGUF model: also measure base cloze accuracy")
-    ap.add_argument("--lib", default="build/libelm.so.0")
+    ap.add_argument("--elm", default="build/tools/elm/elm", help="the elm CLI that scores")
     ap.add_argument("--dtype", default="bfloat16")
-    ap.add_argument("--bench", default="bench/erasure", help="folder of mcq_cloze.py")
     ap.add_argument("--control", action="store_true", help="with --model, measure the control sets too")
     ap.add_argument("--json", help="with --model, write the figures here")
     a = ap.parse_args()
@@ -194,7 +193,7 @@ def main():
             per[it["category"]][0] += int(p == it["answer"])
         figures[f"{c}/{name}"] = {"accuracy": r["accuracy"], "n": r["n"], "n_correct": r["n_correct"],
                                   "by_category": {k: v for k, v in sorted(per.items())},
-                                  "accuracy_by_norm": r["accuracy_by_norm"]}
+                                  "accuracy_unnormalized": r["accuracy_unnormalized"]}
         cats = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(per.items()))
         print(f"| {c} | {name} | {r['accuracy']:.1%} ({r['n_correct']}/{r['n']}) | {cats} |", flush=True)
     if a.json:
