@@ -16,7 +16,7 @@ Checks (exit 1 with every problem listed, naming file and item):
 
 --model M [--elm E]: base cloze accuracy (`elm eval mcq --eval-mcq-scoring cloze`, lm-eval's acc_norm)
 per set and per category, printed as a Markdown table (and --json FILE).
-Run:  python3 tools/data/check_knowledge.py [--dir data/knowledge] [--model M --lib L]
+Run:  scripts/python tools/data/check_knowledge.py [--dir data/knowledge] [--model M [--elm build/tools/elm/elm]]
 """
 import argparse
 import collections
