@@ -24,12 +24,16 @@
 extern "C" {
 #endif
 
+/* Marks the exported functions. Predefine it (e.g. -DELM_API=) to read the
+ * header without compiler attributes, as cffi's cdef() needs. */
+#ifndef ELM_API
 #if defined(_WIN32)
 #define ELM_API
 #elif defined(__GNUC__)
 #define ELM_API __attribute__((visibility("default")))
 #else
 #define ELM_API
+#endif
 #endif
 
 #define ELM_VERSION_MAJOR 0
