@@ -122,6 +122,8 @@ class elm_model_info(Structure):
         ("n_params", c_int64),
         ("tied_embeddings", c_int32),
         ("has_adapter", c_int32),
+        # appended in 0.1 (read only when size covers it)
+        ("source_dtype", c_char_p),
     ]
 
 

@@ -11,7 +11,7 @@ from ._handle import Handle
 from ._lib import lib
 
 TYPE_INT, TYPE_DOUBLE, TYPE_STRING, TYPE_BOOL, TYPE_CHOICE = 0, 1, 2, 3, 4
-_TYPE_NAMES = {0: "int", 1: "double", 2: "string", 3: "bool", 4: "choice"}
+_TYPE_NAMES = {TYPE_INT: "int", TYPE_DOUBLE: "double", TYPE_STRING: "string", TYPE_BOOL: "bool", TYPE_CHOICE: "choice"}
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class ModelInfo:
     n_params: int
     tied_embeddings: bool
     has_adapter: bool
+    source_dtype: str = ""  # weights' dtype(s) in the file: "F32", "F32+Q8_0"
 
 
 def _s(b):
@@ -85,6 +86,7 @@ class Model(Handle):
                 n_params=i.n_params,
                 tied_embeddings=bool(i.tied_embeddings),
                 has_adapter=bool(i.has_adapter),
+                source_dtype=_s(i.source_dtype),
             )
 
     @property

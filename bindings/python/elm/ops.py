@@ -6,6 +6,7 @@ from typing import List, Tuple
 
 from . import _lib
 from ._callbacks import ProgressCallback, TokenCallback
+from ._errors import Status
 from ._lib import lib
 from .config import config_arg
 from .dataset import as_dataset
@@ -44,7 +45,7 @@ def generate(model, prompts, config=None, on_token=None, **kwargs):
         for i in range(n):
             if outputs[i]:
                 lib.elm_free(outputs[i])
-    if cb.stopped and cb.exc is None and st == -8:
+    if cb.stopped and cb.exc is None and st == Status.E_CANCELLED:
         st = 0  # on_token asked to stop: the text so far is the result
     cb.finish(st)
     del keep, enc

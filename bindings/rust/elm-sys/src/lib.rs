@@ -136,6 +136,9 @@ pub struct elm_model_info {
     pub n_params: i64,
     pub tied_embeddings: i32,
     pub has_adapter: i32,
+    // Appended in 0.1 (read only when size covers it):
+    /// dtype(s) of the weights in the file: "F32", "BF16", "F32+Q4_1+Q8_0".
+    pub source_dtype: *const c_char,
 }
 
 #[repr(C)]

@@ -176,7 +176,7 @@ fn struct_sizes_are_plausible() {
     if size_of::<usize>() == 8 {
         assert_eq!(size_of::<elm_sys::elm_key_info>(), 64);
         assert_eq!(size_of::<elm_sys::elm_progress>(), 48);
-        assert_eq!(size_of::<elm_sys::elm_model_info>(), 80);
+        assert_eq!(size_of::<elm_sys::elm_model_info>(), 88);
         assert_eq!(size_of::<elm_sys::elm_step_stats>(), 96);
         assert_eq!(size_of::<elm_sys::elm_mcq_result>(), 128);
         assert_eq!(size_of::<elm_sys::elm_ppl_result>(), 40);

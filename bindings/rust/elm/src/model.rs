@@ -26,6 +26,8 @@ pub struct ModelInfo {
     pub n_params: i64,
     pub tied_embeddings: bool,
     pub has_adapter: bool,
+    /// dtype(s) of the weights in the file: "F32", "BF16", "F32+Q4_1+Q8_0".
+    pub source_dtype: String,
 }
 
 /// A loaded causal LM. Sessions hold their own reference in C, so a Model may
@@ -64,6 +66,7 @@ impl Model {
             n_params: i.n_params,
             tied_embeddings: i.tied_embeddings != 0,
             has_adapter: i.has_adapter != 0,
+            source_dtype: borrowed(i.source_dtype),
         })
     }
 
