@@ -11,9 +11,12 @@ from conftest import HEADER, MODEL_DIR
 
 
 def library_path():
+    """$ELM_LIBRARY, else the library the elm package loaded (same search)."""
     path = os.environ.get("ELM_LIBRARY")
     if not path:
-        pytest.fail("ELM_LIBRARY is not set: point it at the built libelm.so.0 (e.g. build/libelm.so.0)")
+        from elm import _lib
+
+        return _lib.lib.path
     if not os.path.exists(path):
         pytest.fail("ELM_LIBRARY=%s: no such file" % path)
     return path

@@ -20,6 +20,7 @@ def test_info(model):
     assert i.tied_embeddings and not i.has_adapter
     assert i.dtype == "float32" and i.device == "cpu"
     assert i.n_params > 0
+    assert i.source_dtype == "F32"  # the fixture is fp32 safetensors
 
 
 def _golden():

@@ -1,7 +1,9 @@
 //! Raw declarations of libelm's C API (`include/elm.h`), written by hand
 //! (no bindgen: it needs libclang). Each function carries its C prototype.
 //! `tests/header.rs` checks names and parameter counts against elm.h, using
-//! [`FUNCTIONS`], which lists every declaration below.
+//! [`FUNCTIONS`], which lists every declaration below; `tests/layout.rs`
+//! checks every struct's size, alignment and field offsets and every constant
+//! against the C compiler's view of elm.h (bindings/abi/elm_abi_dump.c).
 //!
 //! Everything here is `unsafe` and follows elm.h's ownership notes; use the
 //! `elm` crate for owned, safe types.

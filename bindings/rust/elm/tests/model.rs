@@ -17,6 +17,7 @@ fn info_and_logits() {
     let info = m.info().unwrap();
     assert_eq!(info.n_vocab, 512);
     assert_eq!(info.n_layers, 8);
+    assert_eq!(info.source_dtype, "F32"); // fp32 safetensors fixture
     let tok = m.tokenizer().unwrap();
     let ids = tok.encode("Zephyrite hums.", true).unwrap();
     assert_eq!(tok.decode(&ids, true).unwrap(), "Zephyrite hums.");
