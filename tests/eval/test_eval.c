@@ -236,6 +236,7 @@ START_TEST(test_cloze_tiny)
     elm_mcq_free(set);
     elm_mcq_result_free(r4);
     elm_mcq_result_free(r1);
+    elm_tokenizer_free(tok); /* elm_model_tokenizer gives a new reference */
     elm_model_free(m);
 }
 END_TEST
