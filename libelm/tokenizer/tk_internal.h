@@ -87,6 +87,7 @@ struct elm_tokenizer {
 
     /* model (BPE) */
     int32_t n_ids;     /* max id + 1 over vocab and added tokens */
+    int32_t cap_ids;   /* allocated length of pieces / piece_len (grows geometrically) */
     char **pieces;     /* id -> vocabulary form, NUL-terminated (NULL if unused) */
     uint32_t *piece_len;
     tk_map vocab;      /* model key -> id (raw bytes when byte_level) */

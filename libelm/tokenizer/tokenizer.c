@@ -350,24 +350,37 @@ elm_tokenizer *tk_alloc(const char *source)
     return t;
 }
 
+/* Ids arrive one at a time while a vocabulary loads (150k for Qwen), so the
+ * piece tables grow geometrically: growing them to exactly id + 1 on every
+ * call copied the whole table each time (quadratic; under ASan, whose realloc
+ * always moves, loading Qwen3's tokenizer.json took minutes). */
 static elm_status ensure_ids(elm_tokenizer *t, int32_t id)
 {
     if (id < t->n_ids)
         return ELM_OK;
-    int32_t nn = id + 1;
-    char **np = realloc(t->pieces, (size_t)nn * sizeof *np);
-    if (!np)
-        return elm_err(ELM_E_NOMEM, "%s: out of memory", t->source);
-    t->pieces = np;
-    uint32_t *nl = realloc(t->piece_len, (size_t)nn * sizeof *nl);
-    if (!nl)
-        return elm_err(ELM_E_NOMEM, "%s: out of memory", t->source);
-    t->piece_len = nl;
-    for (int32_t i = t->n_ids; i < nn; i++) {
-        np[i] = NULL;
-        nl[i] = 0;
+    if (id >= t->cap_ids) {
+        int64_t want = (int64_t)t->cap_ids * 2;
+        if (want < (int64_t)id + 1)
+            want = (int64_t)id + 1;
+        if (want < 256)
+            want = 256;
+        if (want > (int64_t)0x7FFFFFF + 1)
+            want = (int64_t)0x7FFFFFF + 1;
+        char **np = realloc(t->pieces, (size_t)want * sizeof *np);
+        if (!np)
+            return elm_err(ELM_E_NOMEM, "%s: out of memory", t->source);
+        t->pieces = np;
+        uint32_t *nl = realloc(t->piece_len, (size_t)want * sizeof *nl);
+        if (!nl)
+            return elm_err(ELM_E_NOMEM, "%s: out of memory", t->source);
+        t->piece_len = nl;
+        t->cap_ids = (int32_t)want;
     }
-    t->n_ids = nn;
+    for (int32_t i = t->n_ids; i <= id; i++) {
+        t->pieces[i] = NULL;
+        t->piece_len[i] = 0;
+    }
+    t->n_ids = id + 1;
     return ELM_OK;
 }
 
