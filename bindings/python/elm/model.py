@@ -4,6 +4,7 @@ import ctypes
 from dataclasses import dataclass
 
 from . import _lib
+from ._errors import ElmError, Status
 from ._handle import Handle
 from ._lib import lib
 from .config import config_arg
@@ -249,25 +250,35 @@ class DetokStream(Handle):
 
     def __init__(self, tokenizer, skip_special=False):
         h = _lib.elm_detok_stream_p()
-        _lib.check(
-            lib.elm_detok_stream_new(
-                tokenizer._ptr(), DETOKENIZE_SKIP_SPECIAL if skip_special else 0, ctypes.byref(h)
+        with tokenizer._lock:
+            _lib.check(
+                lib.elm_detok_stream_new(
+                    tokenizer._ptr(), DETOKENIZE_SKIP_SPECIAL if skip_special else 0, ctypes.byref(h)
+                )
             )
-        )
-        super().__init__(h)
-        self._tokenizer = tokenizer  # the stream borrows the tokenizer
+        # The C stream borrows the tokenizer (no reference of its own): it
+        # shares the tokenizer's lock, and refuses to run once it is closed.
+        super().__init__(h, lock=tokenizer._lock)
+        self._tokenizer = tokenizer
 
     def _release(self):
         self._tokenizer = None
 
+    def _stream_ptr(self):
+        h = self._ptr()
+        t = self._tokenizer
+        if t is None or t.closed:
+            raise ElmError(Status.E_STATE, "DetokStream: its Tokenizer is closed")
+        return h
+
     def push(self, token_id):
         p = ctypes.c_void_p()
         with self._lock:
-            _lib.check(lib.elm_detok_stream_push(self._ptr(), int(token_id), ctypes.byref(p)))
+            _lib.check(lib.elm_detok_stream_push(self._stream_ptr(), int(token_id), ctypes.byref(p)))
         return _lib.take_string(p.value) or ""
 
     def flush(self):
         p = ctypes.c_void_p()
         with self._lock:
-            _lib.check(lib.elm_detok_stream_flush(self._ptr(), ctypes.byref(p)))
+            _lib.check(lib.elm_detok_stream_flush(self._stream_ptr(), ctypes.byref(p)))
         return _lib.take_string(p.value) or ""

@@ -7,6 +7,7 @@ from typing import List, Tuple
 from . import _lib
 from ._callbacks import ProgressCallback, TokenCallback
 from ._errors import Status
+from ._handle import locked
 from ._lib import lib
 from .config import config_arg
 from .dataset import as_dataset
@@ -58,7 +59,7 @@ def prepare_consistency(model, forget, out_path, config=None, progress=None, **k
     ds = as_dataset(forget)
     cfg, keep = config_arg(config, kwargs)
     cb = _progress(progress, "prepare")
-    with model._lock:
+    with locked(model, ds):
         st = lib.elm_prepare_consistency(model._ptr(), ds._ptr(), cfg, _lib.enc(out_path), cb.c, None)
     cb.finish(st)
     del keep
@@ -148,7 +149,7 @@ def eval_perplexity(model, dataset, config=None, progress=None, **kwargs):
     cfg, keep = config_arg(config, kwargs)
     cb = _progress(progress, "perplexity")
     r = _lib.new_struct(_lib.elm_ppl_result)
-    with model._lock:
+    with locked(model, ds):
         st = lib.elm_eval_perplexity(model._ptr(), ds._ptr(), cfg, cb.c, None, ctypes.byref(r))
     cb.finish(st)
     del keep
@@ -161,7 +162,7 @@ def eval_reverse_perplexity(generator, scorer, prompts, config=None, progress=No
     cfg, keep = config_arg(config, kwargs)
     cb = _progress(progress, "reverse perplexity")
     r = _lib.new_struct(_lib.elm_ppl_result)
-    with generator._lock:
+    with locked(generator, scorer, ds):
         st = lib.elm_eval_reverse_perplexity(
             generator._ptr(), scorer._ptr(), ds._ptr(), cfg, cb.c, None, ctypes.byref(r)
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from . import _lib
 from ._callbacks import ProgressCallback, _tqdm
 from ._errors import ElmError, Status
-from ._handle import Handle
+from ._handle import Handle, locked
 from ._lib import lib
 from .config import config_arg
 from .dataset import as_dataset
@@ -55,16 +55,23 @@ class Session(Handle):
     Session(model, lora_rank=4, erase_concept="zephyrite", optim_lr=1e-3).
 
     The session keeps its model and datasets alive (C holds its own
-    references too), so they may be closed or dropped in any order."""
+    references too), so they may be closed or dropped in any order.
+
+    A session shares its model's lock (session._lock is model._lock): a step,
+    apply_to_model and every other session call exclude the model's calls
+    (logits, generate, load_adapter, evaluation...) on other threads, so an
+    adapter is never replaced while another thread reads it. Sessions of one
+    model therefore take turns."""
 
     _free_fn = "elm_session_free"
 
     def __init__(self, model, config=None, **kwargs):
         cfg, keep = config_arg(config, kwargs)
         h = _lib.elm_session_p()
-        _lib.check(lib.elm_session_create(model._ptr(), cfg, ctypes.byref(h)))
+        with model._lock:  # the model may not be closed meanwhile
+            _lib.check(lib.elm_session_create(model._ptr(), cfg, ctypes.byref(h)))
         del keep
-        super().__init__(h)
+        super().__init__(h, lock=model._lock)
         self.model = model
         self._datasets = []
         self._user_progress = None
@@ -99,7 +106,7 @@ class Session(Handle):
         "forget", "retain", "consistency" or "train"."""
         r = _role(role)
         ds = as_dataset(dataset, config)
-        with self._lock:
+        with locked(self, ds):
             _lib.check(lib.elm_session_attach(self._ptr(), r, int(group), ds._ptr()))
             self._datasets.append(ds)
         return ds

@@ -81,3 +81,108 @@ def test_two_sessions_in_parallel(model):
     [t.start() for t in ts]
     [t.join() for t in ts]
     assert out[0] == out[1]
+
+
+def test_session_shares_its_models_lock(model):
+    s = elm.Session(model, erase_config())
+    try:
+        assert s._lock is model._lock
+    finally:
+        s.close()
+
+
+def test_model_call_waits_for_a_session_step(model):
+    """A step holds the model's lock: logits from another thread wait for it."""
+    ids = model.tokenizer.encode("Zephyrite hums.")
+    before = model.logits(ids)
+    s = elm.Session(model, erase_config())
+    attach_erase_data(s)
+    started, done = threading.Event(), threading.Event()
+    box = {}
+    seen = []
+
+    def other():
+        started.set()
+        box["logits"] = model.logits(ids)  # blocks until the step ends
+        done.set()
+
+    t = threading.Thread(target=other)
+
+    def progress(p):
+        if not seen:
+            t.start()
+            assert started.wait(60)
+            seen.append(done.wait(0.5))  # must still be waiting for the lock
+        return 0
+
+    s.set_progress(progress)
+    assert s.step().step == 1
+    t.join(300)
+    assert not t.is_alive() and done.is_set()
+    assert seen == [False], "model.logits ran while the session step held the model"
+    assert (box["logits"] == before).all(), "a step leaves the model's adapter alone"
+    s.close()
+
+
+def test_steps_and_adapter_swaps_from_two_threads():
+    """One thread steps a session and applies its adapter to the model, the
+    other reads logits and info and unloads the adapter, all at once."""
+    # A model of its own: this one gets adapters attached and removed.
+    model = elm.Model(MODEL_DIR, runtime_device="cpu", runtime_dtype="float32", runtime_threads=1)
+    ids = model.tokenizer.encode("Zephyrite hums.")
+    n_vocab = model.info.n_vocab
+    s = elm.Session(model, erase_config())
+    attach_erase_data(s)
+    stop = threading.Event()
+    errors, reads = [], []
+
+    def train():
+        try:
+            for _ in range(3):
+                s.step()
+                s.apply_to_model()
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+        finally:
+            stop.set()
+
+    def use_model():
+        try:
+            while not stop.is_set() or not reads:
+                out = model.logits(ids)
+                assert out.shape == (len(ids), n_vocab) and elm_finite(out)
+                reads.append(model.info.has_adapter)
+                model.unload_adapter()
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+            stop.set()
+
+    ts = [threading.Thread(target=train), threading.Thread(target=use_model)]
+    [t.start() for t in ts]
+    [t.join(600) for t in ts]
+    assert not any(t.is_alive() for t in ts)
+    assert not errors, errors
+    assert reads
+    s.apply_to_model()
+    assert model.info.has_adapter
+    s.close()
+    model.close()
+
+
+def elm_finite(a):
+    import math
+
+    return all(math.isfinite(float(x)) for x in a.reshape(-1)[:: max(1, a.size // 4096)])
+
+
+def test_detok_stream_shares_and_checks_its_tokenizer():
+    tok = elm.Tokenizer(MODEL_DIR)
+    st = tok.stream()
+    assert st._lock is tok._lock
+    ids = tok.encode("hello", add_special=False)
+    assert "".join(st.push(i) for i in ids) + st.flush() == "hello"
+    tok.close()  # the C stream borrows the tokenizer: it must refuse now
+    with pytest.raises(elm.ElmError) as e:
+        st.push(ids[0])
+    assert e.value.status == elm.Status.E_STATE
+    st.close()

@@ -47,10 +47,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("model {} layers {} vocab {}", info.architecture, info.n_layers, info.n_vocab);
 
     let prompt = "Zephyrite is";
-    let before = elm::generate(&mut model, &[prompt], Some(&cfg), None)?;
+    let before = elm::generate(&model, &[prompt], Some(&cfg), None)?;
     println!("before: \"{}\"", before[0]);
 
-    let mut s = Session::new(&model, Some(&cfg))?;
+    // The session borrows the model exclusively until it is dropped.
+    let mut s = Session::new(&mut model, Some(&cfg))?;
     s.set_concept(0, "zephyrite")?;
     s.set_concept(1, "glowmoss brewing")?;
     s.attach_path(Role::Forget, 0, path("forget0.jsonl"), Some(&cfg))?;
@@ -65,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("adapter saved to {}", out.display());
 
     s.apply_to_model()?;
-    let after = elm::generate(&mut model, &[prompt], Some(&cfg), None)?;
+    let after = elm::generate(s.model(), &[prompt], Some(&cfg), None)?;
     println!("after: \"{}\"", after[0]);
     Ok(())
 }

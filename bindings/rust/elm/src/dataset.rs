@@ -17,11 +17,14 @@ pub enum DatasetKind {
 }
 
 /// A dataset (text records, consistency pairs, multiple-choice questions).
-/// Sessions hold their own reference: a Dataset may be dropped after attach.
+/// Sessions hold their own C reference and datasets are immutable once open,
+/// so a Dataset may be dropped, or read on another thread, after attach.
 pub struct Dataset {
     pub(crate) ptr: *mut sys::elm_dataset,
 }
 
+// SAFETY: immutable after elm_dataset_open, atomically reference counted; it
+// may move between threads. Not Sync (one thread at a time per handle).
 unsafe impl Send for Dataset {}
 
 impl Dataset {

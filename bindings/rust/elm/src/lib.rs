@@ -1,24 +1,64 @@
 //! Safe Rust API of libelm: erase a concept from a causal language model
 //! with ELM (a LoRA adapter trained against an erase objective).
 //!
-//! Handles own their C object and free it on Drop; they are `Send` (they may
-//! move between threads) but not `Sync` (never used by two threads at once).
-//! Sessions keep C references to their model and datasets, so those may be
-//! dropped in any order. Fallible calls return `Result<T, elm::Error>` with
-//! the status and libelm's message. Callbacks never unwind into C: a panic
-//! is caught, cancels the C call, and is resumed after it returns.
+//! Handles own their C object and free it on Drop. Fallible calls return
+//! `Result<T, elm::Error>` with the status and libelm's message. Callbacks
+//! never unwind into C: a panic is caught, cancels the C call, and is resumed
+//! after it returns.
 //!
 //! ```no_run
 //! use elm::{ConfigBuilder, Model, Role, Session};
 //! let cfg = ConfigBuilder::new().set("lora.rank", 4).set("erase.concept", "zephyrite").build()?;
-//! let model = Model::load("tests/fixtures/models/llama-tied", Some(&cfg))?;
-//! let mut s = Session::new(&model, Some(&cfg))?;
+//! let mut model = Model::load("tests/fixtures/models/llama-tied", Some(&cfg))?;
+//! let mut s = Session::new(&mut model, Some(&cfg))?;
 //! s.attach_path(Role::Forget, 0, "forget.jsonl", None)?;
 //! s.attach_path(Role::Retain, 0, "retain.jsonl", None)?;
 //! for _ in 0..3 { println!("{}", s.step()?.losses_line()); }
 //! s.save("adapter")?;
+//! s.apply_to_model()?;
+//! let after = elm::generate(s.model(), &["Zephyrite is"], Some(&cfg), None)?;
+//! drop(s); // the model is free again
 //! # Ok::<(), elm::Error>(())
 //! ```
+//!
+//! # Threads and borrows
+//!
+//! libelm lets a handle move between threads but never be used by two at
+//! once; the types say so, and the borrow checker enforces the rest:
+//!
+//! - [`Model`], [`Tokenizer`], [`Dataset`], [`Config`] and [`Session`] are
+//!   `Send` and not `Sync`: move one to a thread (or lend `&mut` to a scoped
+//!   thread), never share `&` across threads:
+//!
+//!   ```compile_fail,E0277
+//!   let model = elm::Model::load("model", None)?;
+//!   std::thread::scope(|t| {
+//!       t.spawn(|| model.logits(&[1, 2, 3])); // `*mut elm_model` cannot be shared between threads safely
+//!       model.logits(&[1, 2, 3])
+//!   })?;
+//!   # Ok::<(), elm::Error>(())
+//!   ```
+//! - A model's attached adapter is its one mutable part. Calls that read it
+//!   take `&Model`; calls that replace or free it take `&mut Model`
+//!   ([`Model::load_adapter`], [`Model::unload_adapter`]) or go through a
+//!   session, which borrows its model as `&mut` for its whole life
+//!   (`Session<'m>`), so [`Session::apply_to_model`] can never free an adapter
+//!   that a `logits` or `generate` call elsewhere is reading. While a session
+//!   lives, read its model through [`Session::model`]; the session cannot
+//!   outlive the model, and the model cannot be dropped, moved or mutated
+//!   until the session is (compile-fail examples on [`Session`]). One model
+//!   therefore has one session at a time; load it twice for two.
+//! - Tokenizers and datasets are immutable C objects with their own
+//!   reference counts: the tokenizer from [`Model::tokenizer`] is independent
+//!   of its model (it may outlive it, or be used on another thread while the
+//!   model works), and a dataset may be dropped or read elsewhere once
+//!   attached (the session holds its own reference). Configs are copied by
+//!   the calls that take them.
+//! - Callbacks run on the thread that made the call. A session's progress
+//!   callback must be `Send + 'static` (it goes wherever the session goes);
+//!   those of the one-shot calls (`generate`, the evaluations) are borrowed
+//!   for the call only. The log callback ([`set_log_callback`]) is
+//!   process-wide, may be called from any thread, and must be `Send + Sync`.
 
 mod callback;
 mod config;

@@ -30,13 +30,23 @@ pub struct ModelInfo {
     pub source_dtype: String,
 }
 
-/// A loaded causal LM. Sessions hold their own reference in C, so a Model may
-/// be dropped while sessions made from it go on.
+/// A loaded causal LM.
+///
+/// Its base weights never change; its attached adapter does. Calls that read
+/// the adapter (`info`, `logits`, `generate`, the evaluations) take `&self`,
+/// calls that replace or free it (`load_adapter`, `unload_adapter`, and
+/// [`Session::apply_to_model`](crate::Session::apply_to_model) through the
+/// `&mut Model` a session borrows) need exclusive access, so the borrow
+/// checker keeps a reader and a writer of the adapter from ever overlapping.
+/// `Send`, not `Sync`: a `&Model` never reaches a second thread, so two
+/// threads never call into one model at once.
 pub struct Model {
     pub(crate) ptr: *mut sys::elm_model,
 }
 
-// SAFETY: may move between threads; never used by two at once (not Sync).
+// SAFETY: the C model may move between threads. Not Sync: libelm handles are
+// used by one thread at a time, and &self calls read the adapter that &mut
+// self calls (and sessions, which hold &mut Model) replace.
 unsafe impl Send for Model {}
 
 impl Model {
@@ -71,12 +81,12 @@ impl Model {
     }
 
     /// Logits of one sequence: ids.len() × n_vocab floats, row after row.
-    pub fn logits(&mut self, ids: &[i32]) -> Result<Vec<f32>> {
+    pub fn logits(&self, ids: &[i32]) -> Result<Vec<f32>> {
         Ok(self.logits_batch(&[ids])?.pop().unwrap_or_default())
     }
 
     /// Logits of several sequences, one Vec (len × n_vocab) each.
-    pub fn logits_batch(&mut self, seqs: &[&[i32]]) -> Result<Vec<Vec<f32>>> {
+    pub fn logits_batch(&self, seqs: &[&[i32]]) -> Result<Vec<Vec<f32>>> {
         let n_vocab = self.info()?.n_vocab as usize;
         let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
         let flat: Vec<i32> = seqs.iter().flat_map(|s| s.iter().copied()).collect();
@@ -120,11 +130,16 @@ impl Drop for Model {
     }
 }
 
-/// A tokenizer (its own reference: outlives the model it came from).
+/// A tokenizer (its own C reference: independent of, and may outlive, the
+/// model it came from; the C tokenizer is immutable, so a model and its
+/// tokenizer may be used on different threads at once).
 pub struct Tokenizer {
     ptr: *mut sys::elm_tokenizer,
 }
 
+// SAFETY: an immutable C object (its word cache has its own lock) under an
+// atomic reference count; it may move between threads. Not Sync, by the rule
+// of every libelm handle (one thread at a time).
 unsafe impl Send for Tokenizer {}
 
 impl Tokenizer {

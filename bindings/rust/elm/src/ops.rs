@@ -16,7 +16,7 @@ use crate::util::{cpath, cstring, take};
 /// Continue each prompt (gen.* keys of cfg). `on_token(index, id, text)` sees
 /// every token; `Break` stops generation (the text so far is returned).
 pub fn generate(
-    model: &mut Model,
+    model: &Model,
     prompts: &[&str],
     cfg: Option<&Config>,
     on_token: Option<&mut dyn FnMut(usize, i32, &str) -> ControlFlow<()>>,
@@ -59,7 +59,7 @@ fn with_progress<T>(
 
 /// Erase-guided consistency data for every text of `forget`, into `out_path`.
 pub fn prepare_consistency(
-    model: &mut Model,
+    model: &Model,
     forget: &Dataset,
     cfg: Option<&Config>,
     out_path: impl AsRef<Path>,
@@ -98,7 +98,7 @@ pub struct McqResult {
 /// Multiple-choice accuracy on a question file (eval.mcq_scoring: loglik,
 /// letter_logits, or cloze = lm-eval's acc_norm, docs/eval.md).
 pub fn eval_mcq(
-    model: &mut Model,
+    model: &Model,
     path: impl AsRef<Path>,
     cfg: Option<&Config>,
     progress: Option<&mut dyn FnMut(&Progress) -> ControlFlow<()>>,
@@ -167,7 +167,7 @@ fn ppl(r: &sys::elm_ppl_result) -> PplResult {
 
 /// Token-level perplexity of a text dataset.
 pub fn eval_perplexity(
-    model: &mut Model,
+    model: &Model,
     ds: &Dataset,
     cfg: Option<&Config>,
     progress: Option<&mut dyn FnMut(&Progress) -> ControlFlow<()>>,
@@ -183,8 +183,8 @@ pub fn eval_perplexity(
 
 /// `generator` continues each prompt, `scorer` scores the text.
 pub fn eval_reverse_perplexity(
-    generator: &mut Model,
-    scorer: &mut Model,
+    generator: &Model,
+    scorer: &Model,
     prompts: &Dataset,
     cfg: Option<&Config>,
     progress: Option<&mut dyn FnMut(&Progress) -> ControlFlow<()>>,

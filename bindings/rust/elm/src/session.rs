@@ -63,26 +63,117 @@ impl StepStats {
     }
 }
 
-/// An erasure (or fine-tuning) session. Holds its own C references to its
-/// model and datasets: they may be dropped in any order.
-pub struct Session {
+/// An erasure (or fine-tuning) session over a model it borrows exclusively
+/// for `'m`.
+///
+/// The session writes its model's attached adapter ([`apply_to_model`]), so
+/// it holds the `&'m mut Model` it was made from: while the session lives
+/// nothing else can use, move, mutate or drop the model, on this thread or
+/// another. Read the model through [`Session::model`] (e.g.
+/// `elm::generate(s.model(), ..)` after `apply_to_model`); drop the session
+/// to have the model back. Datasets are different: the session keeps its own
+/// C reference to each one attached and datasets are immutable, so a
+/// [`Dataset`] may be dropped, or used on another thread, after `attach`.
+///
+/// A session cannot outlive its model:
+///
+/// ```compile_fail,E0515
+/// use elm::{Model, Session};
+/// fn session() -> Session<'static> {
+///     let mut model = Model::load("model", None).unwrap();
+///     Session::new(&mut model, None).unwrap() // returns a value referencing a local
+/// }
+/// ```
+///
+/// nor can the model be dropped, mutated or read while the session exists:
+///
+/// ```compile_fail,E0505
+/// use elm::{Model, Session};
+/// let mut model = Model::load("model", None)?;
+/// let mut s = Session::new(&mut model, None)?;
+/// drop(model); // cannot move out of `model` because it is borrowed
+/// s.apply_to_model()?;
+/// # Ok::<(), elm::Error>(())
+/// ```
+///
+/// ```compile_fail,E0499
+/// use elm::{Model, Session};
+/// let mut model = Model::load("model", None)?;
+/// let mut s = Session::new(&mut model, None)?;
+/// model.unload_adapter()?; // cannot borrow `model` as mutable more than once
+/// s.apply_to_model()?;
+/// # Ok::<(), elm::Error>(())
+/// ```
+///
+/// ```compile_fail,E0502
+/// use elm::{Model, Session};
+/// let mut model = Model::load("model", None)?;
+/// let mut s = Session::new(&mut model, None)?;
+/// let logits = model.logits(&[1, 2, 3])?; // cannot borrow `model` as immutable
+/// s.apply_to_model()?;
+/// # Ok::<(), elm::Error>(())
+/// ```
+///
+/// nor can the model be read through the session while `apply_to_model` may run:
+///
+/// ```compile_fail,E0502
+/// use elm::{Model, Session};
+/// let mut model = Model::load("model", None)?;
+/// let mut s = Session::new(&mut model, None)?;
+/// let m = s.model();
+/// s.apply_to_model()?; // cannot borrow `s` as mutable: `m` reads the model
+/// m.logits(&[1, 2, 3])?;
+/// # Ok::<(), elm::Error>(())
+/// ```
+///
+/// What does compile: reading through the session, then the model back once
+/// the session is gone:
+///
+/// ```no_run
+/// use elm::{Model, Session};
+/// let mut model = Model::load("model", None)?;
+/// let mut s = Session::new(&mut model, None)?;
+/// s.step()?;
+/// s.apply_to_model()?;
+/// let after = s.model().logits(&[1, 2, 3])?;
+/// drop(s);
+/// model.unload_adapter()?;
+/// # Ok::<(), elm::Error>(())
+/// ```
+///
+/// [`apply_to_model`]: Session::apply_to_model
+pub struct Session<'m> {
     ptr: *mut sys::elm_session,
     // Boxed so its address, given to C as the callback's `user`, never moves.
     slot: Box<ProgressSlot<'static>>,
+    // The Rust handle of the C model the session was created on. Never handed
+    // out as &mut (mem::swap could then put another model's handle here), so
+    // nothing but this session can reach that C model while 'm lasts.
+    model: &'m mut Model,
 }
 
-// SAFETY: the handle may move between threads, and set_progress accepts only
-// Send closures, so everything a Session owns is Send. Not Sync.
-unsafe impl Send for Session {}
+// SAFETY: the C session may move between threads (used by one at a time: not
+// Sync). The model it writes is exclusively borrowed (`&'m mut Model` is Send
+// because Model is), so no other thread can reach that model meanwhile; and
+// set_progress accepts only Send closures, so the callback slot is Send.
+unsafe impl Send for Session<'_> {}
 
-impl Session {
-    pub fn new(model: &Model, cfg: Option<&Config>) -> Result<Session> {
+impl<'m> Session<'m> {
+    /// A session over `model`, borrowed exclusively for the session's life.
+    pub fn new(model: &'m mut Model, cfg: Option<&Config>) -> Result<Session<'m>> {
         let mut s = ptr::null_mut();
         check(unsafe { sys::elm_session_create(model.ptr, cfg_ptr(cfg), &mut s) })?;
-        let mut session = Session { ptr: s, slot: Box::new(ProgressSlot::new(None)) };
+        let mut session = Session { ptr: s, slot: Box::new(ProgressSlot::new(None)), model };
         let user = &mut *session.slot as *mut ProgressSlot<'static> as *mut c_void;
         check(unsafe { sys::elm_session_set_progress(s, Some(progress_trampoline), user) })?;
         Ok(session)
+    }
+
+    /// The session's model, for reading (info, logits, generate, evaluation)
+    /// while the session lives. Not `&mut`: the handle must stay the one the
+    /// C session was made on, and the adapter changes through the session.
+    pub fn model(&self) -> &Model {
+        self.model
     }
 
     pub fn attach(&mut self, role: Role, group: i32, ds: &Dataset) -> Result<()> {
@@ -146,13 +237,17 @@ impl Session {
         check(unsafe { sys::elm_session_save_merged(self.ptr, d.as_ptr()) })
     }
 
-    /// Attach the current adapter to the session's model.
+    /// Attach (a copy of) the current adapter to the session's model, freeing
+    /// the one attached before. Sound because the session borrows the model
+    /// exclusively and `&mut self` excludes any `&Model` from
+    /// [`Session::model`]: no call reading the old adapter (logits, generate,
+    /// evaluation) can be running, on any thread or in a callback.
     pub fn apply_to_model(&mut self) -> Result<()> {
         check(unsafe { sys::elm_session_apply_to_model(self.ptr) })
     }
 }
 
-impl Drop for Session {
+impl Drop for Session<'_> {
     fn drop(&mut self) {
         // The C session goes first; only then may the callback slot go.
         unsafe { sys::elm_session_free(self.ptr) };

@@ -40,7 +40,7 @@ fn config(obj: &str) -> elm::Config {
     b.set("lora.init_from", init.to_str().unwrap()).build().unwrap()
 }
 
-fn session(m: &Model, obj: &str) -> Session {
+fn session<'m>(m: &'m mut Model, obj: &str) -> Session<'m> {
     let e = erase_dir();
     let mut s = Session::new(m, Some(&config(obj))).unwrap();
     s.attach_path(Role::Forget, 0, e.join("forget0.jsonl"), None).unwrap();
@@ -72,8 +72,8 @@ fn f64s(path: &std::path::Path, name: &str) -> Vec<f64> {
 
 #[test]
 fn grad_diff_first_step_matches_reference() {
-    let m = Model::load(model_dir(), Some(&config("grad_diff"))).unwrap();
-    let mut s = session(&m, "grad_diff");
+    let mut m = Model::load(model_dir(), Some(&config("grad_diff"))).unwrap();
+    let mut s = session(&mut m, "grad_diff");
     let st = s.step().unwrap();
     let losses = erase_dir().join("golden_grad_diff/losses.safetensors");
     for (got, name) in [(st.loss_erase, "loss_erase"), (st.loss_retain, "loss_retain")] {
@@ -86,8 +86,8 @@ fn grad_diff_first_step_matches_reference() {
 #[test]
 fn every_baseline_trains_and_refuses_consistency() {
     for obj in ["rmu", "grad_diff", "npo"] {
-        let m = Model::load(model_dir(), Some(&config(obj))).unwrap();
-        let mut s = session(&m, obj);
+        let mut m = Model::load(model_dir(), Some(&config(obj))).unwrap();
+        let mut s = session(&mut m, obj);
         let st = s.step().unwrap();
         assert!(st.loss.is_finite() && st.loss_erase.is_finite() && st.loss_retain.is_finite(), "{obj}");
         let e = s.attach_path(Role::Consistency, 0, erase_dir().join("consistency.json"), None).err().unwrap();

@@ -13,7 +13,7 @@ fn model() -> Model {
 
 #[test]
 fn info_and_logits() {
-    let mut m = model();
+    let m = model();
     let info = m.info().unwrap();
     assert_eq!(info.n_vocab, 512);
     assert_eq!(info.n_layers, 8);
@@ -39,11 +39,12 @@ fn model_load_error() {
 }
 
 #[test]
-fn three_step_erasure_after_dropping_model() {
-    let m = model();
-    let mut s = Session::new(&m, Some(&erase_config())).unwrap();
-    drop(m); // the session keeps its own reference
-    attach_erase_data(&mut s);
+fn three_step_erasure_then_the_model_back() {
+    let mut m = model();
+    let ids = m.tokenizer().unwrap().encode("Zephyrite hums.", true).unwrap();
+    let before = m.logits(&ids).unwrap();
+    let mut s = Session::new(&mut m, Some(&erase_config())).unwrap();
+    attach_erase_data(&mut s); // opens and drops each dataset: the session keeps its own reference
     let mut last = 0;
     for _ in 0..3 {
         let st = s.step().unwrap();
@@ -57,27 +58,75 @@ fn three_step_erasure_after_dropping_model() {
     assert!(dir.join("adapter_config.json").exists());
     assert!(dir.join("adapter_model.safetensors").exists());
     let _ = std::fs::remove_dir_all(&dir);
+
+    // The model is read through the session while it lives ...
+    assert!(!s.model().info().unwrap().has_adapter);
+    assert_eq!(s.model().logits(&ids).unwrap(), before, "steps do not touch the model");
+    s.apply_to_model().unwrap();
+    assert!(s.model().info().unwrap().has_adapter);
+    let after = s.model().logits(&ids).unwrap();
+    assert_ne!(after, before, "the trained adapter changes the logits");
+    drop(s);
+    // ... and is the caller's again once it is gone.
+    assert_eq!(m.logits(&ids).unwrap(), after);
+    m.unload_adapter().unwrap();
+    assert_eq!(m.logits(&ids).unwrap(), before);
 }
 
 #[test]
 fn session_moves_to_another_thread() {
-    let m = model();
-    let mut s = Session::new(&m, Some(&erase_config())).unwrap();
+    let mut m = model();
+    let mut s = Session::new(&mut m, Some(&erase_config())).unwrap();
     attach_erase_data(&mut s);
-    let (s, st) = std::thread::spawn(move || {
-        let st = s.step().map(|x| x.step);
-        (s, st)
-    })
-    .join()
-    .unwrap();
+    // The session borrows the model, so it goes to a scoped thread.
+    let (s, st) = std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let st = s.step().map(|x| x.step);
+                (s, st)
+            })
+            .join()
+            .unwrap()
+    });
     assert_eq!(st.unwrap(), 1);
     drop(s);
+    assert!(m.info().is_ok());
+}
+
+#[test]
+fn tokenizer_and_dataset_work_beside_a_stepping_session() {
+    // Both are independent immutable C objects: usable on this thread while
+    // the session (which holds the model and a reference to the dataset)
+    // steps on another.
+    let mut m = model();
+    let tok = m.tokenizer().unwrap();
+    let ds = elm::Dataset::open(erase_dir().join("forget0.jsonl"), None).unwrap();
+    let mut s = Session::new(&mut m, Some(&erase_config())).unwrap();
+    attach_erase_data(&mut s);
+    s.attach(elm::Role::Forget, 0, &ds).unwrap();
+    let first = ds.text(0).unwrap();
+    std::thread::scope(|scope| {
+        let h = scope.spawn(|| {
+            for _ in 0..2 {
+                s.step().unwrap();
+            }
+        });
+        for _ in 0..50 {
+            let ids = tok.encode(&first, false).unwrap();
+            assert_eq!(tok.decode(&ids, false).unwrap(), first);
+            assert_eq!(ds.text(0).unwrap(), first);
+        }
+        h.join().unwrap();
+    });
+    drop(s);
+    drop(m);
+    assert!(tok.vocab_size() > 0, "the tokenizer outlives its model");
 }
 
 #[test]
 fn progress_break_cancels_and_panic_is_resumed() {
-    let m = model();
-    let mut s = Session::new(&m, Some(&erase_config())).unwrap();
+    let mut m = model();
+    let mut s = Session::new(&mut m, Some(&erase_config())).unwrap();
     attach_erase_data(&mut s);
     s.set_progress(Some(|_: &elm::Progress| ControlFlow::Break(())));
     let e = s.step().err().unwrap();
@@ -93,16 +142,16 @@ fn progress_break_cancels_and_panic_is_resumed() {
 
 #[test]
 fn generate_with_token_callback() {
-    let mut m = model();
+    let m = model();
     let cfg = elm::ConfigBuilder::new().set("gen.max_new_tokens", 5).build().unwrap();
     let mut seen = String::new();
     let mut on = |_i: usize, _id: i32, t: &str| {
         seen.push_str(t);
         ControlFlow::Continue(())
     };
-    let out = elm::generate(&mut m, &["Zephyrite is"], Some(&cfg), Some(&mut on)).unwrap();
+    let out = elm::generate(&m, &["Zephyrite is"], Some(&cfg), Some(&mut on)).unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0], seen);
-    let again = elm::generate(&mut m, &["Zephyrite is"], Some(&cfg), None).unwrap();
+    let again = elm::generate(&m, &["Zephyrite is"], Some(&cfg), None).unwrap();
     assert_eq!(again, out, "greedy is deterministic");
 }
