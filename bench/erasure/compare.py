@@ -56,6 +56,15 @@ METHODS = {
                     "--optim-lr", "1e-3", "--erase-lambda-retain", "10"]),
         ("lr1e-3-r30", ["--erase-objective", "elm", "--erase-eta", "500", "--erase-eta-schedule", "constant",
                         "--optim-lr", "1e-3", "--erase-lambda-retain", "30"]),
+        # The frozen model's distribution as the retain target (erase.retain_loss = soft, the
+        # paper's form) instead of its argmax (the reference code's): at lr 1e-3 the argmax
+        # target alone costs ~30% general perplexity (bench/erasure/RESULTS.md, 2026-12-02).
+        ("eta10-soft", ["--erase-objective", "elm", "--erase-eta", "10", "--erase-eta-schedule", "constant",
+                        "--erase-tau", "1", "--erase-retain-loss", "soft", "--optim-lr", "1e-3",
+                        "--erase-lambda-retain", "10"]),
+        ("eta30-soft", ["--erase-objective", "elm", "--erase-eta", "30", "--erase-eta-schedule", "constant",
+                        "--erase-tau", "1", "--erase-retain-loss", "soft", "--optim-lr", "1e-3",
+                        "--erase-lambda-retain", "10"]),
     ],
     "rmu": [
         ("c6.5", ["--erase-objective", "rmu", "--optim-lr", "1e-3"]),
