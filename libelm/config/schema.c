@@ -1,4 +1,4 @@
-#include "api/schema.h"
+#include "config/schema.h"
 
 #include <float.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* elm_config: values keyed by the schema, validated on every set. */
-#include "api/schema.h"
+#include "config/schema.h"
 #include "core/error.h"
 
 #include <ctype.h>
