@@ -212,7 +212,10 @@ typedef struct elm_model_info {
 
 /* Load a model from a Hugging Face directory (config.json + safetensors,
  * single or sharded) or a GGUF file. cfg may be NULL (defaults); keys used:
- * runtime.device, runtime.dtype, runtime.threads.
+ * runtime.device, runtime.dtype, runtime.threads, runtime.cpu_cache_mb. The
+ * last two are per process: a load changes them only when cfg sets them (or,
+ * with their defaults, when nothing has set them yet), so a count chosen with
+ * elm_set_num_threads stays.
  * Ownership: caller frees with elm_model_free (the model is reference-counted
  * internally: sessions keep it alive after elm_model_free). */
 ELM_API elm_status elm_model_load(const char *path, const elm_config *cfg, elm_model **out);

@@ -2,6 +2,7 @@
  * directory) and merged-model export. docs/erase.md, "Save and resume". */
 #include "erase/session.h"
 
+#include "config/config.h"
 #include "core/error.h"
 #include "io/atomic.h"
 #include "io/json.h"
@@ -186,7 +187,7 @@ static elm_status write_state_json(elm_erase *e, const char *path)
             st = elm_config_get_text(e->cfg, info.key, &text);
         if (st == ELM_OK)
             json_object_object_add(cfg, info.key, json_object_new_string(text));
-        elm_free(text);
+        free(text);
     }
     json_object_object_add(o, "config", cfg);
     if (st == ELM_OK)
@@ -271,7 +272,7 @@ static elm_status rmu_same(elm_erase *e, const char *pj, json_object *root)
                             ? ELM_OK
                             : elm_err(ELM_E_STATE, "%s: the checkpoint was made with %s = %s, this rmu session has %s "
                                                    "(its vector u would differ)", pj, keys[i], theirs, mine);
-        elm_free(mine);
+        free(mine);
         ELM_TRY(st);
     }
     return ELM_OK;

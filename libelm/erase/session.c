@@ -4,6 +4,7 @@
 #include "erase/session.h"
 #include "erase/objective_int.h"
 
+#include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/dataset.h"

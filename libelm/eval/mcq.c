@@ -26,8 +26,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "eval/eval.h"
+#include "tokenizer/tokenizer.h"
 
 static const char LETTERS[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
@@ -112,7 +114,7 @@ static void qtok_free(qtok *t)
 {
     if (!t)
         return;
-    elm_free(t->ctx);
+    free(t->ctx);
     for (size_t j = 0; t->cont && j < t->nch; j++)
         free(t->cont[j]);
     free(t->cont);
@@ -142,7 +144,7 @@ static elm_status tokenize_question(const elm_tokenizer *tok, const elm_mcq_set 
         return elm_err(ELM_E_NOMEM, "mcq: out of memory");
     }
     memcpy(whole, ctx, cl);
-    if ((st = elm_tokenize(tok, ctx, cl, 0, &t->ctx, &t->n_ctx)) != ELM_OK)
+    if ((st = elm_tok_encode(tok, ctx, cl, 0, &t->ctx, &t->n_ctx)) != ELM_OK)
         goto done;
     for (size_t j = 0; j < t->nch; j++) {
         whole[cl] = ' ';
@@ -150,10 +152,10 @@ static elm_status tokenize_question(const elm_tokenizer *tok, const elm_mcq_set 
         whole[cl + 2] = 0;
         int32_t *w = NULL;
         size_t nw = 0;
-        if ((st = elm_tokenize(tok, whole, cl + 2, 0, &w, &nw)) != ELM_OK)
+        if ((st = elm_tok_encode(tok, whole, cl + 2, 0, &w, &nw)) != ELM_OK)
             goto done;
         if (nw <= t->n_ctx) {
-            elm_free(w);
+            free(w);
             st = elm_err(ELM_E_FORMAT, "%s: question %zu: continuation ' %c' adds no token after the context", path, i,
                          LETTERS[j]);
             goto done;
@@ -161,12 +163,12 @@ static elm_status tokenize_question(const elm_tokenizer *tok, const elm_mcq_set 
         t->n_cont[j] = nw - t->n_ctx;
         t->cont[j] = malloc(t->n_cont[j] * sizeof(int32_t));
         if (!t->cont[j]) {
-            elm_free(w);
+            free(w);
             st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
             goto done;
         }
         memcpy(t->cont[j], w + t->n_ctx, t->n_cont[j] * sizeof(int32_t));
-        elm_free(w);
+        free(w);
     }
 done:
     free(ctx);

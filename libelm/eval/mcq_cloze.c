@@ -32,6 +32,7 @@
 
 #include "core/error.h"
 #include "eval/eval.h"
+#include "tokenizer/tokenizer.h"
 
 typedef struct cq {
     int32_t *ctx;
@@ -43,9 +44,9 @@ typedef struct cq {
 
 static void cq_free(cq *q)
 {
-    elm_free(q->ctx);
+    free(q->ctx);
     for (size_t j = 0; q->cont && j < q->nch; j++)
-        elm_free(q->cont[j]);
+        free(q->cont[j]);
     free(q->cont);
     free(q->n_cont);
 }
@@ -96,7 +97,7 @@ static elm_status tokenize(const elm_tokenizer *tok, const elm_mcq_set *set, siz
         st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
         goto done;
     }
-    if ((st = elm_tokenize(tok, ctx, cl, 0, &q->ctx, &q->n_ctx)) != ELM_OK)
+    if ((st = elm_tok_encode(tok, ctx, cl, 0, &q->ctx, &q->n_ctx)) != ELM_OK)
         goto done;
     if (q->n_ctx == 0) {
         st = elm_err(ELM_E_FORMAT, "question %zu: the cloze context tokenizes to nothing", i);
@@ -116,10 +117,10 @@ static elm_status tokenize(const elm_tokenizer *tok, const elm_mcq_set *set, siz
         memcpy(whole + cl + 1, c, len + 1);
         int32_t *w = NULL;
         size_t nw = 0;
-        if ((st = elm_tokenize(tok, whole, cl + 1 + len, 0, &w, &nw)) != ELM_OK)
+        if ((st = elm_tok_encode(tok, whole, cl + 1 + len, 0, &w, &nw)) != ELM_OK)
             goto done;
         if (nw <= q->n_ctx) {
-            elm_free(w);
+            free(w);
             st = elm_err(ELM_E_FORMAT, "question %zu, choice %zu: continuation ' %s' adds no token after the context",
                          i, j, c);
             goto done;

@@ -19,10 +19,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "eval/eval.h"
 #include "generate/generate.h"
 #include "io/dataset.h"
+#include "tokenizer/tokenizer.h"
 
 #define TOKEN_BUDGET 1024 /* padded tokens per forward pass (bounds the [B,T,V] logits) */
 
@@ -201,7 +203,7 @@ elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_config *cfg, elm
     elm_status st = ids && lens ? ELM_OK : elm_err(ELM_E_NOMEM, "perplexity: out of memory");
     for (size_t i = 0; i < n && st == ELM_OK; i++) {
         const char *t = elm_dataset_text_at(ds, i);
-        st = elm_tokenize(m->tok, t, strlen(t), ELM_TOKENIZE_ADD_SPECIAL, &ids[i], &lens[i]);
+        st = elm_tok_encode(m->tok, t, strlen(t), ELM_TOKENIZE_ADD_SPECIAL, &ids[i], &lens[i]);
     }
     double sum = 0;
     int64_t count = 0;
@@ -209,7 +211,7 @@ elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_config *cfg, elm
         st = elm_nll_windows(m, (const int32_t *const *)ids, lens, NULL, n, window, stride, batch, progress, user, &sum,
                              &count);
     for (size_t i = 0; ids && i < n; i++)
-        elm_free(ids[i]);
+        free(ids[i]);
     free(ids);
     free(lens);
     if (st == ELM_OK)
@@ -252,9 +254,9 @@ elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts,
             const char *p = elm_dataset_text_at(prompts, b0 + k);
             int32_t *a = NULL, *g = NULL;
             size_t na = 0, ng = 0;
-            st = elm_tokenize(scorer->tok, p, strlen(p), ELM_TOKENIZE_ADD_SPECIAL, &a, &na);
+            st = elm_tok_encode(scorer->tok, p, strlen(p), ELM_TOKENIZE_ADD_SPECIAL, &a, &na);
             if (st == ELM_OK)
-                st = elm_tokenize(scorer->tok, res[k].text, strlen(res[k].text), 0, &g, &ng);
+                st = elm_tok_encode(scorer->tok, res[k].text, strlen(res[k].text), 0, &g, &ng);
             if (st == ELM_OK) {
                 ids[b0 + k] = malloc((na + ng + 1) * sizeof(int32_t));
                 if (!ids[b0 + k]) {
@@ -267,8 +269,8 @@ elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts,
                     from[b0 + k] = na;
                 }
             }
-            elm_free(a);
-            elm_free(g);
+            free(a);
+            free(g);
         }
         for (size_t k = 0; k < b; k++)
             elm_gen_result_clear(&res[k]);

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "generate/generate.h"
+#include "tokenizer/tokenizer.h"
 
 elm_status elm_gen_params_from_config(const elm_config *cfg, elm_gen_params *p)
 {
@@ -39,14 +41,14 @@ static int single_special(const elm_tokenizer *tok, const char *text, int32_t *i
 {
     int32_t *ids = NULL;
     size_t n = 0;
-    if (elm_tokenize(tok, text, strlen(text), ELM_TOKENIZE_PARSE_SPECIAL, &ids, &n) != ELM_OK) {
+    if (elm_tok_encode(tok, text, strlen(text), ELM_TOKENIZE_PARSE_SPECIAL, &ids, &n) != ELM_OK) {
         elm_err_clear();
         return 0;
     }
     int ok = n == 1;
     if (ok)
         *id = ids[0];
-    elm_free(ids);
+    free(ids);
     return ok;
 }
 
@@ -56,7 +58,7 @@ size_t elm_gen_eos_ids(elm_model *m, int chat, int32_t *ids, size_t cap)
     int32_t cand[4];
     size_t nc = 0;
     cand[nc++] = m->cfg.eos_id;
-    cand[nc++] = m->tok ? elm_tokenizer_special(m->tok, ELM_TOKEN_EOS) : -1;
+    cand[nc++] = m->tok ? elm_tok_special(m->tok, ELM_TOKEN_EOS) : -1;
     if (chat && m->tok) {
         int32_t id;
         if (single_special(m->tok, "<|im_end|>", &id))
@@ -90,31 +92,31 @@ elm_status elm_gen_tokenize_prompt(elm_model *m, const char *prompt, const elm_g
         /* as apply_chat_template(tokenize=True): the template supplies BOS */
         elm_chat_message msg = {"user", prompt};
         char *text = NULL;
-        ELM_TRY(elm_chat_apply(m->tok, &msg, 1, 1, p->cfg, &text));
-        st = elm_tokenize(m->tok, text, strlen(text), ELM_TOKENIZE_PARSE_SPECIAL, &t, &nt);
-        elm_free(text);
+        ELM_TRY(elm_tok_chat_apply(m->tok, &msg, 1, 1, p->cfg, &text));
+        st = elm_tok_encode(m->tok, text, strlen(text), ELM_TOKENIZE_PARSE_SPECIAL, &t, &nt);
+        free(text);
     } else {
         /* as tokenizer(prompt): post-processor specials (BOS where the tokenizer adds one) */
-        st = elm_tokenize(m->tok, prompt, strlen(prompt), ELM_TOKENIZE_ADD_SPECIAL | ELM_TOKENIZE_PARSE_SPECIAL,
-                          &t, &nt);
+        st = elm_tok_encode(m->tok, prompt, strlen(prompt), ELM_TOKENIZE_ADD_SPECIAL | ELM_TOKENIZE_PARSE_SPECIAL,
+                            &t, &nt);
     }
     if (st != ELM_OK)
         return st;
     *ids = malloc((nt ? nt : 1) * sizeof(int32_t));
     if (!*ids) {
-        elm_free(t);
+        free(t);
         return elm_err(ELM_E_NOMEM, "generate: out of memory");
     }
     if (nt)
         memcpy(*ids, t, nt * sizeof(int32_t));
     *n = nt;
-    elm_free(t);
+    free(t);
     return ELM_OK;
 }
 
 /* Per-prompt decoding state. */
 typedef struct row_state {
-    elm_detok_stream *detok;
+    tk_stream *detok;
     char *buf;         /* streamed text so far */
     size_t len, cap;
     size_t emitted;    /* bytes passed to the callback */
@@ -265,7 +267,7 @@ elm_status elm_gen_ids(elm_model *m, const int32_t *const *prompts, const size_t
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        if (m->tok && (st = elm_detok_stream_new(m->tok, ELM_DETOKENIZE_SKIP_SPECIAL, &rows[i].detok)) != ELM_OK)
+        if (m->tok && (st = tk_stream_new(m->tok, ELM_DETOKENIZE_SKIP_SPECIAL, &rows[i].detok)) != ELM_OK)
             goto done;
         active[i] = (int64_t)i;
     }
@@ -346,10 +348,10 @@ elm_status elm_gen_ids(elm_model *m, const int32_t *const *prompts, const size_t
                 break;
             char *piece = NULL;
             if (r->detok) {
-                if ((st = elm_detok_stream_push(r->detok, id, &piece)) != ELM_OK)
+                if ((st = tk_stream_push(r->detok, id, &piece, NULL)) != ELM_OK)
                     break;
                 st = buf_append(r, piece);
-                elm_free(piece);
+                free(piece);
                 if (st != ELM_OK)
                     break;
             }
@@ -409,10 +411,10 @@ finish:
         row_state *r = &rows[i];
         if (r->detok && out[i].stopped != 2) {
             char *tail = NULL;
-            if ((st = elm_detok_stream_flush(r->detok, &tail)) != ELM_OK)
+            if ((st = tk_stream_flush(r->detok, &tail, NULL)) != ELM_OK)
                 goto done;
             st = buf_append(r, tail);
-            elm_free(tail);
+            free(tail);
             if (st != ELM_OK)
                 goto done;
         }
@@ -432,7 +434,7 @@ finish:
 done:
     if (rows) {
         for (size_t i = 0; i < n; i++) {
-            elm_detok_stream_free(rows[i].detok);
+            tk_stream_free(rows[i].detok);
             free(rows[i].buf);
             free(rows[i].ids);
         }

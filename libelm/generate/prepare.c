@@ -25,11 +25,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "generate/generate.h"
 #include "io/atomic.h"
 #include "io/dataset.h"
 #include "io/json.h"
+#include "tokenizer/tokenizer.h"
 
 static uint64_t entry_seed(uint64_t seed, int64_t group, size_t i)
 {
@@ -166,7 +168,7 @@ static elm_status write_out(const char *path, out_file *f)
 
 static elm_status tok_text(elm_model *m, const char *text, int32_t **ids, size_t *n)
 {
-    return elm_tokenize(m->tok, text, strlen(text), ELM_TOKENIZE_ADD_SPECIAL, ids, n);
+    return elm_tok_encode(m->tok, text, strlen(text), ELM_TOKENIZE_ADD_SPECIAL, ids, n);
 }
 
 static char *concat3(const char *a, const char *b, const char *c)
@@ -234,7 +236,7 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept
     elm_guided_params gp = {gamma, n_new, 0, 0};
     if ((st = elm_guided_ids(m, ip, np, ie, ne, iv, nv, &gp, &out, &nout)) != ELM_OK)
         goto done;
-    if ((st = elm_detokenize(m->tok, out, nout, ELM_DETOKENIZE_SKIP_SPECIAL, &gtext)) != ELM_OK)
+    if ((st = elm_tok_decode(m->tok, out, nout, ELM_DETOKENIZE_SKIP_SPECIAL, &gtext, NULL)) != ELM_OK)
         goto done;
     const char *g = gtext;
     while (*g == ' ' || *g == '\n' || *g == '\t' || *g == '\r')
@@ -253,11 +255,11 @@ done:
     free(gen_prompt);
     free(pe);
     free(pn);
-    elm_free(ip);
-    elm_free(ie);
-    elm_free(iv);
+    free(ip);
+    free(ie);
+    free(iv);
     free(out);
-    elm_free(gtext);
+    free(gtext);
     return st;
 }
 

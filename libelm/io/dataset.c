@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "config/config.h"
 #include "core/error.h"
 
 struct elm_dataset {

@@ -4,6 +4,7 @@
 #include "model/describe.h"
 #include "model/wsrc.h"
 
+#include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -214,6 +215,28 @@ static void model_destroy(elm_model *m)
     free(m);
 }
 
+/* The thread count and the CPU cache budget belong to the process, not to a
+ * model: a load changes them only when cfg sets runtime.threads /
+ * runtime.cpu_cache_mb explicitly, so that elm_set_num_threads (or an earlier
+ * load that set them) is not undone by a later elm_model_load(path, NULL).
+ * While nothing in the process has set one yet, the load applies the schema
+ * default as before: threads 0 (every CPU this process may use: libtorch
+ * itself may start at one thread) and the default cache budget. */
+static elm_status apply_process_settings(const elm_config *cfg)
+{
+    if (elm_config_is_set(cfg, "runtime.threads") || !et_num_threads_configured()) {
+        int64_t threads = 0;
+        ELM_TRY(elm_config_get_int(cfg, "runtime.threads", &threads));
+        ELM_TRY(et_set_num_threads((int)threads));
+    }
+    if (elm_config_is_set(cfg, "runtime.cpu_cache_mb") || !et_cpu_cache_configured()) {
+        int64_t cache_mb = 0;
+        ELM_TRY(elm_config_get_int(cfg, "runtime.cpu_cache_mb", &cache_mb));
+        ELM_TRY(et_set_cpu_cache((size_t)cache_mb << 20));
+    }
+    return ELM_OK;
+}
+
 elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **out)
 {
     if (!out)
@@ -234,14 +257,7 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
     ELM_TRY(elm_config_get_string(cfg, "runtime.device", &devname));
     ELM_TRY(et_parse_device(devname, &dev));
     ELM_TRY(elm_model_pick_dtype(cfg, dev, &dt));
-    int64_t threads = 0;
-    /* 0 (the default) means every CPU this process may use: libtorch itself
-     * starts at one thread here. */
-    ELM_TRY(elm_config_get_int(cfg, "runtime.threads", &threads));
-    ELM_TRY(et_set_num_threads((int)threads));
-    int64_t cache_mb = 0;
-    ELM_TRY(elm_config_get_int(cfg, "runtime.cpu_cache_mb", &cache_mb));
-    ELM_TRY(et_set_cpu_cache((size_t)cache_mb << 20));
+    ELM_TRY(apply_process_settings(cfg));
 
     elm_model *m = calloc(1, sizeof *m);
     if (!m)

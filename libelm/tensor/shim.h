@@ -57,10 +57,16 @@ int et_cuda_available(void);
 int et_cuda_device_count(void);
 elm_status et_set_num_threads(int n);         /* n <= 0: CPUs in this process's affinity mask */
 int et_get_num_threads(void);
+/* 1 once et_set_num_threads has succeeded in this process (through
+ * elm_set_num_threads or a model load), else 0: a model load that is not
+ * told runtime.threads leaves a count someone chose alone. */
+int et_num_threads_configured(void);
 /* Caching of large CPU tensor blocks (shim_alloc.cpp): freed blocks of at
  * least 256 KiB are kept, up to `bytes` in all, for the next request of
  * their size class instead of going back to the system (0: no caching). */
 elm_status et_set_cpu_cache(size_t bytes);
+/* 1 once et_set_cpu_cache has succeeded in this process, else 0. */
+int et_cpu_cache_configured(void);
 typedef struct et_cpu_cache_info {
     size_t budget, cached, mapped; /* bytes: the limit, held free, ours in all */
     uint64_t hits, misses;         /* requests served from the cache / not */

@@ -27,6 +27,7 @@
 #include <c10/core/CPUAllocator.h>
 #include <torch/version.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <list>
@@ -239,9 +240,13 @@ class CachingCPUAllocator final : public c10::Allocator {
 
 } // namespace
 
+static std::atomic<bool> cache_configured{false};
+
+int et_cpu_cache_configured(void) { return cache_configured.load() ? 1 : 0; }
+
 elm_status et_set_cpu_cache(size_t bytes)
 {
-    return run_status("et_set_cpu_cache", [&] {
+    elm_status st = run_status("et_set_cpu_cache", [&] {
         Cache &c = cache();
         {
             std::lock_guard<std::mutex> g(c.mu);
@@ -262,6 +267,9 @@ elm_status et_set_cpu_cache(size_t bytes)
             (void)installed;
         }
     });
+    if (st == ELM_OK)
+        cache_configured.store(true);
+    return st;
 }
 
 void et_cpu_cache_stats(et_cpu_cache_info *out)

@@ -8,6 +8,7 @@
 
 #include <sched.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -308,6 +309,10 @@ void et_device_name(et_device dev, char *buf, size_t cap)
         snprintf(buf, cap, "device(%d)", dev.kind);
 }
 
+static std::atomic<bool> threads_configured{false};
+
+int et_num_threads_configured(void) { return threads_configured.load() ? 1 : 0; }
+
 elm_status et_set_num_threads(int n)
 {
     if (n <= 0) {
@@ -318,7 +323,7 @@ elm_status et_set_num_threads(int n)
         if (n <= 0)
             n = 1;
     }
-    return run_status("et_set_num_threads", [&] {
+    elm_status st = run_status("et_set_num_threads", [&] {
         at::set_num_threads(n);
         // libelm runs no inter-op parallel work; the pool can be sized only
         // once per process and only before first use, so a refusal is fine.
@@ -331,6 +336,9 @@ elm_status et_set_num_threads(int n)
             }
         }
     });
+    if (st == ELM_OK)
+        threads_configured.store(true);
+    return st;
 }
 
 int et_get_num_threads(void)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "tokenizer/nfc.h"
 #include "tokenizer/tk_internal.h"

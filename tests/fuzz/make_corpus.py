@@ -5,7 +5,7 @@ Seeds are copies of the project's own fixtures (valid files and the
 malformed corpora of tests/fixtures/*/malformed), small files made here
 (safetensors with every dtype, a metadata-only GGUF vocabulary, PEFT
 adapters for tests/fixtures/models/llama-tied, a SentencePiece-style
-tokenizer.json), and config lines from libelm/api/schema.c.
+tokenizer.json), and config lines from libelm/config/schema.c.
 
 Targets that take a selector byte (dataset, consistency, tokenizer_encode)
 get it prepended here; multi-file targets (tokenizer_json, peft) get their
@@ -421,7 +421,7 @@ def seeds_peft():
 def seeds_config_set():
     t = "config_set"
     clean(t)
-    src = read(ROOT, "libelm", "api", "schema.c").decode()
+    src = read(ROOT, "libelm", "config", "schema.c").decode()
     entries = re.findall(r'\{"([a-z_.0-9]+)",\s*([IDSBC]),\s*"([^"]*)",\s*([^,]+),\s*([^,]+),\s*(NULL|"[^"]*")', src)
     lines = ["%s=%s" % (k, d) for k, _, d, *_ in entries]
     put(t, "defaults", "\n".join(lines))

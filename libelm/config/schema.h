@@ -1,8 +1,8 @@
 /* The one configuration schema: every key libelm understands, its type,
  * default, range and doc. The CLI flags, `elm help keys`, the man page, the
  * Python keyword arguments and the Rust builder are all generated from it. */
-#ifndef ELM_API_SCHEMA_H
-#define ELM_API_SCHEMA_H
+#ifndef ELM_CONFIG_SCHEMA_H
+#define ELM_CONFIG_SCHEMA_H
 
 #include "elm.h"
 

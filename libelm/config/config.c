@@ -1,5 +1,6 @@
 /* elm_config: values keyed by the schema, validated on every set. */
-#include "api/schema.h"
+#include "config/config.h"
+#include "config/schema.h"
 #include "core/error.h"
 
 #include <ctype.h>
@@ -391,6 +392,14 @@ elm_status elm_config_set(elm_config *cfg, const char *key, const char *text)
     ELM_CHECK_ARG(text, "text");
     ELM_TRY(lookup(key, &idx));
     return store_text(cfg, idx, text);
+}
+
+int elm_config_is_set(const elm_config *cfg, const char *key)
+{
+    long idx = key ? elm_schema_index(key) : -1;
+    if (!cfg || cfg->magic != ELM_CONFIG_MAGIC || !cfg->v || idx < 0)
+        return 0;
+    return cfg->v[idx].set != 0;
 }
 
 /* A NULL cfg reads the schema defaults, so library code can take `const

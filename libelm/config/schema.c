@@ -1,4 +1,4 @@
-#include "api/schema.h"
+#include "config/schema.h"
 
 #include <float.h>
 #include <stdint.h>
@@ -19,12 +19,12 @@ const elm_schema_entry elm_schema[] = {
     {"runtime.device", S, "cpu", 0, 0, NULL, "compute device: cpu, cuda or cuda:N"},
     {"runtime.dtype", C, "float32", 0, 0, "auto|float32|bfloat16|float16",
      "compute dtype of the frozen base weights (auto: bfloat16 where the CPU has AMX/AVX512-BF16 or on CUDA)"},
-    {"runtime.threads", I, "0", 0, 4096, NULL, "intra-op threads (0: the CPUs this process may use)"},
+    {"runtime.threads", I, "0", 0, 4096, NULL, "intra-op threads (0: the CPUs this process may use; one count per process: a model load sets it only when this key is set, or when nothing has set it yet)"},
     {"runtime.seed", I, "0", 0, BIG, NULL, "seed of every random draw (templates, dropout, sampling)"},
     {"runtime.log_level", C, "warn", 0, 0, "error|warn|info|debug", "most detailed log level passed to the log callback"},
     {"runtime.cpu_cache_mb", I, "256", 0, 1048576, NULL,
      "MiB of freed large CPU tensor blocks kept for reuse: less time re-faulting the same pages every step, "
-     "more peak memory (0: off; one budget per process, the last model opened sets it)"},
+     "more peak memory (0: off; one budget per process: a model load sets it only when this key is set, or when nothing has set it yet)"},
 
     /* data */
     {"data.format", C, "auto", 0, 0, "auto|jsonl|text|paragraphs|json|consistency|mcq",
