@@ -129,7 +129,7 @@ static elm_status frozen_forward(elm_erase *e, et_scope *sc, const frow *rows, i
             if (th && rows[i].want_trunk && rows[i].pc == 0)
                 trunk[i] = et_contiguous(sc, et_narrow(sc, et_narrow(sc, th, 0, i, 1), 1, 0, q));
             if (rows[i].pc)
-                elm_objective_prefix_rows++;
+                e->xc.prefix_rows++;
         }
         if (st == ELM_OK)
             st = et_scope_check(sc);
@@ -142,7 +142,7 @@ static elm_status frozen_forward(elm_erase *e, et_scope *sc, const frow *rows, i
     return st;
 }
 
-/* The frozen passes of rows[0..n): one batch (elm_objective_batch_frozen)
+/* The frozen passes of rows[0..n): one batch (e->xo.batch_frozen)
  * or one forward per row; see frozen_forward. trunk may be NULL. */
 elm_status elm_obj_frozen_rows(elm_erase *e, et_scope *sc, const frow *rows, int n, et_tensor **out,
                               et_tensor **trunk)
@@ -153,7 +153,7 @@ elm_status elm_obj_frozen_rows(elm_erase *e, et_scope *sc, const frow *rows, int
     e->lora->training = 0;
     int prev = et_set_grad_enabled(0);
     elm_status st = ELM_OK;
-    if (elm_objective_batch_frozen)
+    if (e->xo.batch_frozen)
         st = frozen_forward(e, sc, rows, n, tl, out, trunk);
     else
         for (int i = 0; i < n && st == ELM_OK; i++)

@@ -156,20 +156,26 @@ static elm_status prefixed_ids(elm_erase *e, const char *prefix, const char *x, 
     return st;
 }
 
-int elm_objective_dense_target = 0;
-int elm_objective_batch_frozen = 1;
-int elm_objective_chunk_rows = 32;
-int elm_objective_chunk_loss = 1;
-int elm_objective_share_trunk = 1;
-long elm_objective_trunk_passes = 0;
-long elm_objective_prefix_rows = 0;
+void elm_objective_opts_default(elm_objective_opts *o)
+{
+    o->dense_target = 0;
+    o->batch_frozen = 1;
+    o->chunk_rows = 32;
+    o->chunk_loss = 1;
+    o->share_trunk = 1;
+}
+
+void elm_erase_set_objective_opts(elm_erase *e, const elm_objective_opts *o)
+{
+    e->xo = *o;
+}
 
 /* The decoder layer whose input a trained pass may take from a frozen pass
  * over the same ids: the first layer with LoRA (layers below it compute
  * the same in both); 0 when nothing is shared. */
 int elm_obj_trunk_layer(const elm_erase *e)
 {
-    if (!elm_objective_share_trunk)
+    if (!e->xo.share_trunk)
         return 0;
     for (int l = 0; l < e->lora->n_layers; l++)
         for (int mod = 0; mod < ELM_MOD_COUNT; mod++)
@@ -214,9 +220,9 @@ void elm_obj_release_freed(void)
 }
 
 /* Rows of vocabulary-sized work done at a time (erase/objective.h). */
-int64_t elm_obj_chunk_rows(void)
+int64_t elm_obj_chunk_rows(const elm_erase *e)
 {
-    return elm_objective_chunk_rows > 0 ? elm_objective_chunk_rows : 32;
+    return e->xo.chunk_rows > 0 ? e->xo.chunk_rows : 32;
 }
 
 /* ---- the terms, for micro-steps e->micro .. e->micro+nb-1 ---- */

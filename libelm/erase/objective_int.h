@@ -36,7 +36,7 @@ void elm_obj_release_freed(void);
  * left in sc. */
 et_tensor *elm_obj_logits_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t b, int64_t start, int64_t len);
 /* Rows of the vocabulary-sized work done at a time (erase/objective.h). */
-int64_t elm_obj_chunk_rows(void);
+int64_t elm_obj_chunk_rows(const elm_erase *e);
 /* The decoder layer whose input a trained pass may take from a frozen pass
  * over the same ids: the first layer with LoRA; 0 when nothing is shared. */
 int elm_obj_trunk_layer(const elm_erase *e);

@@ -45,12 +45,12 @@ elm_status elm_obj_erase_target(elm_erase *e, et_scope *sc, int64_t N, et_tensor
     const elm_erase_opts *o = &e->o;
     const int64_t V = e->m->cfg.n_vocab;
     const int topk = o->top_k > 0 && o->top_k < V;
-    const int sparse = topk && !elm_objective_dense_target;
+    const int sparse = topk && !e->xo.dense_target;
     *q_out = *idx_out = NULL;
     et_scope *fs = et_scope_new();
     if (!fs)
         return elm_err(ELM_E_NOMEM, "erase: out of memory");
-    const int64_t C = elm_obj_chunk_rows();
+    const int64_t C = elm_obj_chunk_rows(e);
     const int64_t nch = (N + C - 1) / C;
     et_tensor **qs = calloc((size_t)nch, sizeof *qs), **is = calloc((size_t)nch, sizeof *is);
     double *eta = malloc((size_t)N * sizeof *eta);
@@ -162,7 +162,7 @@ elm_status elm_obj_retain_target(elm_erase *e, et_scope *sc, int64_t N, et_tenso
     et_scope *fs = et_scope_new();
     if (!fs)
         return elm_err(ELM_E_NOMEM, "erase: out of memory");
-    const int64_t C = elm_obj_chunk_rows(), nch = (N + C - 1) / C;
+    const int64_t C = elm_obj_chunk_rows(e), nch = (N + C - 1) / C;
     et_tensor **parts = calloc((size_t)nch, sizeof *parts);
     elm_status st = parts ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
     int prev = et_set_grad_enabled(0);

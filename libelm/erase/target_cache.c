@@ -12,7 +12,7 @@ int elm_obj_fc_erase_on(const elm_erase *e)
 {
     const elm_erase_opts *o = &e->o;
     return e->fcache && o->action != ELM_ACTION_RANDOM && o->top_k > 0 && o->top_k < e->m->cfg.n_vocab &&
-           !elm_objective_dense_target;
+           !e->xo.dense_target;
 }
 
 /* Hard retain labels only (soft ones are [N, V] per text). */

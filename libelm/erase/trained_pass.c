@@ -27,7 +27,7 @@ static et_tensor *row_losses(et_scope *sc, const row_target *L, et_tensor *lt, i
 }
 
 /* One text with the whole [n, V] logits and one backward of its loss (the
- * straightforward form; elm_objective_chunk_loss = 0). */
+ * straightforward form; e->xo.chunk_loss = 0). */
 static elm_status trained_whole(elm_erase *e, et_scope *sc, const tpass *p, double lambda, const char *term)
 {
     et_tensor *lt = elm_obj_logits(e, sc, p->ids->v, p->ids->n, 1);
@@ -86,7 +86,7 @@ elm_status elm_obj_trained_batch(elm_erase *e, et_scope *sc, const tpass *p, int
 {
     if (n == 0)
         return ELM_OK;
-    if (!elm_objective_chunk_loss) {
+    if (!e->xo.chunk_loss) {
         for (int i = 0; i < n; i++)
             ELM_TRY(trained_whole(e, sc, &p[i], lambda, term));
         return ELM_OK;
@@ -105,7 +105,7 @@ elm_status elm_obj_trained_batch(elm_erase *e, et_scope *sc, const tpass *p, int
     et_tensor **trunks = calloc((size_t)n, sizeof *trunks);
     et_tensor ***parts = calloc((size_t)n, sizeof *parts);
     elm_status st = ids && mask && trunks && parts ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
-    const int64_t C = elm_obj_chunk_rows();
+    const int64_t C = elm_obj_chunk_rows(e);
     for (int i = 0; st == ELM_OK && i < n; i++) {
         for (size_t t = 0; t < p[i].ids->n; t++) {
             ids[(size_t)i * T + t] = p[i].ids->v[t];
@@ -131,7 +131,7 @@ elm_status elm_obj_trained_batch(elm_erase *e, et_scope *sc, const tpass *p, int
         if (shared) {
             fo.hidden_in = pad_stack(e, sc, trunks, n, (int64_t)T);
             fo.start_layer = tl;
-            elm_objective_trunk_passes += n;
+            e->xc.trunk_passes += n;
         }
         st = et_scope_check(sc);
         if (st == ELM_OK && shared && !fo.hidden_in)
