@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/dataset.h"
+#include "tokenizer/tokenizer.h"
 
 #include <math.h>
 #if defined(__GLIBC__)
@@ -39,8 +40,8 @@ elm_status elm_obj_tokenize(elm_erase *e, const char *text, int special, ids_buf
     if (!e->m->tok)
         return elm_err(ELM_E_STATE, "erase: the model has no tokenizer (%s)",
                        e->m->tok_error ? e->m->tok_error : "none loaded");
-    return elm_tokenize(e->m->tok, text, strlen(text), special ? ELM_TOKENIZE_ADD_SPECIAL : 0, &out->v,
-                        &out->n);
+    return elm_tok_encode(e->m->tok, text, strlen(text), special ? ELM_TOKENIZE_ADD_SPECIAL : 0, &out->v,
+                          &out->n);
 }
 
 /* Keep the first n ids. */
