@@ -1,8 +1,10 @@
 #include "erase/frozen_cache.h"
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "io/safetensors.h"
+#include "model/fingerprint.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -24,8 +26,6 @@
 /* A writer's temporary older than this was left by a crash (a put takes
  * well under a second). */
 #define FC_STALE_TMP_S (60 * 60)
-/* Weights are copied to the host at most this many bytes at a time. */
-#define FC_CHUNK_BYTES ((size_t)32 << 20)
 
 struct elm_fcache {
     char *dir;
@@ -34,146 +34,6 @@ struct elm_fcache {
     uint64_t fp;
     elm_fcache_stats stats;
 };
-
-/* ---- hashing -------------------------------------------------------------
- * Four independent lanes over 32-byte blocks, each step a xor of the next
- * little-endian word, a multiply by an odd constant and a xor-shift (each a
- * bijection of the lane, so no two words collide within a step); the lanes
- * are folded and finished with a 64-bit avalanche. Not cryptographic: it
- * names cache files and detects changed weights, and every hit is confirmed
- * by comparing the full key. */
-
-#define K1 0x9fb21c651e98df25ull
-#define K2 0xc2b2ae3d27d4eb4full
-#define K3 0x165667b19e3779f9ull
-#define K4 0xd6e8feb86659fd93ull
-
-typedef struct fc_hasher {
-    uint64_t v[4];
-    unsigned char buf[32];
-    size_t nbuf;
-    uint64_t total;
-} fc_hasher;
-
-static inline uint64_t load64(const unsigned char *p)
-{
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-}
-
-static inline uint64_t rotl64(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
-static inline uint64_t lane_step(uint64_t v, uint64_t w)
-{
-    v = (v ^ w) * K1;
-    return v ^ (v >> 31);
-}
-
-static inline uint64_t avalanche(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= K4;
-    h ^= h >> 29;
-    h *= K2;
-    h ^= h >> 32;
-    return h;
-}
-
-static void hasher_init(fc_hasher *h, uint64_t seed)
-{
-    h->v[0] = seed ^ K1;
-    h->v[1] = seed + K2;
-    h->v[2] = rotl64(seed, 17) ^ K3;
-    h->v[3] = ~seed + K4;
-    h->nbuf = 0;
-    h->total = 0;
-}
-
-static inline void hasher_block(uint64_t *v, const unsigned char *p)
-{
-    v[0] = lane_step(v[0], load64(p));
-    v[1] = lane_step(v[1], load64(p + 8));
-    v[2] = lane_step(v[2], load64(p + 16));
-    v[3] = lane_step(v[3], load64(p + 24));
-}
-
-static void hasher_update(fc_hasher *h, const void *data, size_t n)
-{
-    if (n == 0)
-        return; /* data may be NULL (an empty tensor) */
-    const unsigned char *p = data;
-    h->total += n;
-    if (h->nbuf) {
-        size_t take = 32 - h->nbuf < n ? 32 - h->nbuf : n;
-        memcpy(h->buf + h->nbuf, p, take);
-        h->nbuf += take;
-        p += take;
-        n -= take;
-        if (h->nbuf < 32)
-            return;
-        hasher_block(h->v, h->buf);
-        h->nbuf = 0;
-    }
-    uint64_t v[4] = {h->v[0], h->v[1], h->v[2], h->v[3]};
-    for (; n >= 32; p += 32, n -= 32)
-        hasher_block(v, p);
-    memcpy(h->v, v, sizeof v);
-    if (n) {
-        memcpy(h->buf, p, n);
-        h->nbuf = n;
-    }
-}
-
-static uint64_t hasher_final(const fc_hasher *h)
-{
-    uint64_t r = rotl64(h->v[0], 1) + rotl64(h->v[1], 7) + rotl64(h->v[2], 12) + rotl64(h->v[3], 18);
-    for (int i = 0; i < 4; i++)
-        r = (r ^ avalanche(h->v[i])) * K1 + K3;
-    unsigned char tail[32] = {0};
-    memcpy(tail, h->buf, h->nbuf);
-    for (size_t i = 0; i < (h->nbuf + 7) / 8; i++)
-        r = rotl64(r ^ avalanche(load64(tail + 8 * i) * K2), 27) * K1 + K4;
-    r ^= h->total * K3;
-    return avalanche(r);
-}
-
-uint64_t elm_fcache_hash(const void *p, size_t n, uint64_t seed)
-{
-    fc_hasher h;
-    hasher_init(&h, seed);
-    hasher_update(&h, p, n);
-    return hasher_final(&h);
-}
-
-static void hash_u64(fc_hasher *h, uint64_t v)
-{
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    hasher_update(h, b, 8);
-}
-
-static void hash_i64(fc_hasher *h, int64_t v)
-{
-    hash_u64(h, (uint64_t)v);
-}
-
-static void hash_f64(fc_hasher *h, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    hash_u64(h, u);
-}
-
-static void hash_str(fc_hasher *h, const char *s)
-{
-    size_t n = strlen(s);
-    hash_u64(h, n);
-    hasher_update(h, s, n);
-}
 
 /* ---- fingerprint --------------------------------------------------------- */
 
@@ -184,131 +44,15 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-typedef struct fp_buf {
-    unsigned char *p;
-    size_t cap;
-} fp_buf;
-
-/* A tensor's presence, dtype, shape, then its bytes (little-endian hosts
- * only write the native bytes; see the size check in hash_tensor). Copied
- * to the host FC_CHUNK_BYTES at a time along dim 0. */
-static elm_status hash_tensor(fc_hasher *h, const char *what, const et_tensor *t, fp_buf *buf)
-{
-    if (!t) {
-        hash_i64(h, -1);
-        return ELM_OK;
-    }
-    et_dtype dt = et_get_dtype(t);
-    int nd = et_ndim(t);
-    hash_i64(h, (int64_t)dt);
-    hash_i64(h, nd);
-    for (int d = 0; d < nd; d++)
-        hash_i64(h, et_size(t, d));
-    int64_t numel = et_numel(t);
-    size_t es = et_dtype_size(dt);
-    if (numel <= 0 || es == 0)
-        return ELM_OK;
-    int64_t rows = nd > 0 ? et_size(t, 0) : 1;
-    int64_t per_row = rows > 0 ? numel / rows : 0;
-    size_t row_bytes = (size_t)per_row * es;
-    int64_t chunk = row_bytes ? (int64_t)(FC_CHUNK_BYTES / row_bytes) : rows;
-    if (chunk < 1)
-        chunk = 1;
-    if (chunk > rows)
-        chunk = rows;
-    size_t need = (size_t)chunk * row_bytes;
-    if (need > buf->cap) {
-        unsigned char *np = realloc(buf->p, need);
-        if (!np)
-            return elm_err(ELM_E_NOMEM, "frozen cache: out of memory hashing %s (%zu bytes)", what, need);
-        buf->p = np;
-        buf->cap = need;
-    }
-    if (nd == 0 || chunk == rows) {
-        elm_status st = et_to_host(t, buf->p, dt, (size_t)numel * es);
-        if (st != ELM_OK)
-            return elm_err_context(st, "frozen cache: fingerprint of %s", what);
-        hasher_update(h, buf->p, (size_t)numel * es);
-        return ELM_OK;
-    }
-    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
-        int64_t len = rows - r0 < chunk ? rows - r0 : chunk;
-        et_scope *s = et_scope_new();
-        if (!s)
-            return elm_err(ELM_E_NOMEM, "frozen cache: out of memory hashing %s", what);
-        et_tensor *part = et_narrow(s, t, 0, r0, len);
-        elm_status st = part ? et_to_host(part, buf->p, dt, (size_t)len * row_bytes) : et_scope_check(s);
-        et_scope_free(s);
-        if (st != ELM_OK)
-            return elm_err_context(st, "frozen cache: fingerprint of %s rows %" PRId64 "..%" PRId64, what, r0,
-                                   r0 + len);
-        hasher_update(h, buf->p, (size_t)len * row_bytes);
-    }
-    return ELM_OK;
-}
-
-static elm_status compute_fingerprint(const elm_model *m, uint64_t *out)
-{
-    fc_hasher h;
-    hasher_init(&h, FC_SEED_FINGERPRINT);
-    const elm_llama_config *c = &m->cfg;
-    char arch[sizeof c->architecture + 1];
-    memcpy(arch, c->architecture, sizeof c->architecture);
-    arch[sizeof c->architecture] = 0;
-    hash_str(&h, FC_TAG);
-    hash_str(&h, arch);
-    const int ints[] = {c->n_layers,  c->n_embd,          c->n_heads,        c->n_kv_heads,
-                        c->head_dim,  c->n_ff,            c->n_vocab,        c->n_ctx,
-                        (int)c->rope_type, c->rope_original_max_pos, c->tied_embeddings,
-                        c->qkv_bias,  c->sliding_window,  c->bos_id,         c->eos_id,
-                        c->pad_id};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        hash_i64(&h, ints[i]);
-    const double dbl[] = {c->rms_eps, c->rope_theta, c->rope_factor, c->rope_low_freq_factor,
-                          c->rope_high_freq_factor};
-    for (size_t i = 0; i < sizeof dbl / sizeof dbl[0]; i++)
-        hash_f64(&h, dbl[i]);
-    hash_i64(&h, (int64_t)m->dtype);
-
-    fp_buf buf = {0};
-    elm_status st = hash_tensor(&h, "tok_embd", m->tok_embd, &buf);
-    if (st == ELM_OK)
-        st = hash_tensor(&h, "norm", m->norm, &buf);
-    /* A tied lm_head is the same tensor as tok_embd: hash it once. */
-    if (st == ELM_OK)
-        st = hash_tensor(&h, "lm_head", m->lm_head == m->tok_embd ? NULL : m->lm_head, &buf);
-    for (int l = 0; st == ELM_OK && l < c->n_layers; l++) {
-        const elm_layer_weights *w = &m->layers[l];
-        char what[64];
-        hash_i64(&h, l);
-        snprintf(what, sizeof what, "layer %d attn_norm", l);
-        st = hash_tensor(&h, what, w->attn_norm, &buf);
-        if (st == ELM_OK) {
-            snprintf(what, sizeof what, "layer %d ffn_norm", l);
-            st = hash_tensor(&h, what, w->ffn_norm, &buf);
-        }
-        for (int mod = 0; st == ELM_OK && mod < ELM_MOD_COUNT; mod++) {
-            snprintf(what, sizeof what, "layer %d %s", l, elm_module_hf_name((elm_module)mod));
-            st = hash_tensor(&h, what, w->w[mod], &buf);
-        }
-        for (int b = 0; st == ELM_OK && b < 3; b++) {
-            snprintf(what, sizeof what, "layer %d bias %d", l, b);
-            st = hash_tensor(&h, what, w->bias[b], &buf);
-        }
-    }
-    free(buf.p);
-    if (st == ELM_OK)
-        *out = hasher_final(&h);
-    return st;
-}
-
 elm_status elm_fcache_fingerprint(elm_fcache *c, uint64_t *out)
 {
     ELM_CHECK_ARG(c, "c");
     ELM_CHECK_ARG(out, "out");
     if (!c->have_fp) {
         double t0 = now_s();
-        ELM_TRY(compute_fingerprint(c->m, &c->fp));
+        elm_status st = elm_model_fingerprint(c->m, FC_SEED_FINGERPRINT, FC_TAG, &c->fp);
+        if (st != ELM_OK)
+            return elm_err_context(st, "frozen cache");
         c->stats.fingerprint_s = now_s() - t0;
         c->have_fp = 1;
     }
@@ -531,7 +275,7 @@ char *elm_fcache_entry_path(const elm_fcache *c, const elm_fcache_key *k)
 {
     if (!c || !k)
         return NULL;
-    uint64_t h = elm_fcache_hash(k->b, k->n, FC_SEED_NAME);
+    uint64_t h = elm_hash64(k->b, k->n, FC_SEED_NAME);
     size_t len = strlen(c->dir) + 1 + 16 + sizeof ".safetensors";
     char *p = malloc(len);
     if (p)
@@ -572,15 +316,15 @@ static int et_to_st(et_dtype e, elm_st_dtype *out)
 /* Hash of the stored tensors (dtype, shape, bytes of t0..t{n-1}, in order),
  * kept in the file's metadata as "content": a flipped bit in the data (which
  * the container cannot see) makes the entry damaged, not a wrong answer. */
-static void content_add(fc_hasher *h, elm_st_dtype dt, int ndim, const int64_t *shape, const void *data,
+static void content_add(elm_hasher *h, elm_st_dtype dt, int ndim, const int64_t *shape, const void *data,
                         size_t nbytes)
 {
-    hash_i64(h, (int64_t)dt);
-    hash_i64(h, ndim);
+    elm_hasher_i64(h, (int64_t)dt);
+    elm_hasher_i64(h, ndim);
     for (int d = 0; d < ndim; d++)
-        hash_i64(h, shape[d]);
-    hash_u64(h, nbytes);
-    hasher_update(h, data, nbytes);
+        elm_hasher_i64(h, shape[d]);
+    elm_hasher_u64(h, nbytes);
+    elm_hasher_update(h, data, nbytes);
 }
 
 static void hex64(uint64_t v, char out[17])
@@ -602,8 +346,8 @@ static const char *check_entry(const elm_safetensors *st, const elm_fcache_key *
         snprintf(why, cap, "%zu tensors besides 'key', expected %d", elm_st_count(st) - 1, n);
         return why;
     }
-    fc_hasher h;
-    hasher_init(&h, FC_SEED_CONTENT);
+    elm_hasher h;
+    elm_hasher_init(&h, FC_SEED_CONTENT);
     for (int i = 0; i < n; i++) {
         char name[24];
         snprintf(name, sizeof name, "t%d", i);
@@ -624,7 +368,7 @@ static const char *check_entry(const elm_safetensors *st, const elm_fcache_key *
         return "metadata 'format' is not '" FC_TAG "'";
     const char *want = elm_st_metadata(st, "content");
     char got[17];
-    hex64(hasher_final(&h), got);
+    hex64(elm_hasher_final(&h), got);
     if (!want || strcmp(want, got) != 0) {
         snprintf(why, cap, "content hash %s, metadata says %.20s", got, want ? want : "(none)");
         return why;
@@ -728,8 +472,8 @@ elm_status elm_fcache_put(elm_fcache *c, const elm_fcache_key *k, et_tensor *con
         s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
         goto out;
     }
-    fc_hasher h;
-    hasher_init(&h, FC_SEED_CONTENT);
+    elm_hasher h;
+    elm_hasher_init(&h, FC_SEED_CONTENT);
     w[0].name = "key";
     w[0].dtype = ELM_ST_U8;
     w[0].ndim = 1;
@@ -776,7 +520,7 @@ elm_status elm_fcache_put(elm_fcache *c, const elm_fcache_key *k, et_tensor *con
     }
     {
         char content[17];
-        hex64(hasher_final(&h), content);
+        hex64(elm_hasher_final(&h), content);
         char *path = elm_fcache_entry_path(c, k);
         if (!path) {
             s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory");

@@ -14,8 +14,8 @@
  * never sees a partial entry and concurrent writers of one key are fine.
  *
  * A key starts with a format tag, the kind ("erase", "retain"), a content
- * fingerprint of the model (its configuration, compute dtype and every weight
- * tensor's bytes, hashed once at the first key_begin), the compute dtype, the
+ * fingerprint of the model (model/fingerprint.h: its configuration, compute
+ * dtype and every weight tensor's bytes, hashed once at the first key_begin), the compute dtype, the
  * device kind and the libtorch version; the caller appends its settings and
  * token ids.
  *
@@ -91,7 +91,6 @@ void elm_fcache_stats_get(const elm_fcache *c, elm_fcache_stats *s);
 elm_status elm_fcache_fingerprint(elm_fcache *c, uint64_t *out);
 /* Path of the entry file of k (malloc'd; caller frees). NULL when out of memory. */
 char *elm_fcache_entry_path(const elm_fcache *c, const elm_fcache_key *k);
-/* The 64-bit hash used for fingerprints and file names. */
-uint64_t elm_fcache_hash(const void *p, size_t n, uint64_t seed);
+/* (The 64-bit hash of fingerprints and file names is core/hash.h's.) */
 
 #endif

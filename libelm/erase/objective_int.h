@@ -1,6 +1,8 @@
-/* The pieces of the ELM objective (erase/objective.c) that the baseline
- * objectives (erase/baselines.c) reuse: token buffers, data positions, the
- * trained passes and the loss back-propagation. Internal to erase/. */
+/* The pieces of the ELM objective (erase/objective.c) shared by its parts
+ * (prefix_kv.c, frozen_pass.c, target.c, trained_pass.c, target_cache.c)
+ * and reused by the baseline objectives (erase/baselines.c): token buffers,
+ * data positions, lm_head rows, the trained passes (trained_pass.c) and
+ * the loss back-propagation. Internal to erase/. */
 #ifndef ELM_ERASE_OBJECTIVE_INT_H
 #define ELM_ERASE_OBJECTIVE_INT_H
 
@@ -29,6 +31,15 @@ const char *elm_obj_next_text(elm_erase *e, int g, elm_role role, int64_t *index
 int elm_obj_group_of(const elm_erase *e, int b);
 /* Hand the pages of a finished term's freed tensors back to the system. */
 void elm_obj_release_freed(void);
+/* fp32 logits [len, V] of positions start .. start+len of batch row b of h
+ * [B, T, E] (lm_head in the compute dtype, then fp32); only the result is
+ * left in sc. */
+et_tensor *elm_obj_logits_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t b, int64_t start, int64_t len);
+/* Rows of the vocabulary-sized work done at a time (erase/objective.h). */
+int64_t elm_obj_chunk_rows(const elm_erase *e);
+/* The decoder layer whose input a trained pass may take from a frozen pass
+ * over the same ids: the first layer with LoRA; 0 when nothing is shared. */
+int elm_obj_trunk_layer(const elm_erase *e);
 
 /* ---- trained passes ---- */
 
@@ -58,7 +69,7 @@ typedef struct tpass {
 
 /* The texts p[0..n) through the adapted model as one right-padded batch,
  * each text's mean row loss times lambda back-propagated (gradients
- * accumulate); *p[i].value = that mean (+ add). objective.c documents how. */
+ * accumulate); *p[i].value = that mean (+ add). trained_pass.c documents how. */
 elm_status elm_obj_trained_batch(elm_erase *e, et_scope *sc, const tpass *p, int n, double lambda,
                                  const char *term);
 

@@ -178,6 +178,7 @@ elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out
         return elm_err(ELM_E_NOMEM, "erase: out of memory");
     elm_model_ref(m);
     e->m = m;
+    elm_objective_opts_default(&e->xo);
     elm_status st = cfg ? elm_config_clone(cfg, &e->cfg) : elm_config_new(&e->cfg);
     if (st == ELM_OK)
         st = read_opts(e->cfg, m, &e->o);

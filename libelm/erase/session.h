@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "elm.h"
+#include "erase/objective.h"
 #include "erase/options.h"
 #include "erase/prng.h"
 #include "erase/templates.h"
@@ -98,6 +99,8 @@ typedef struct elm_erase {
     struct elm_prefix_table *pkv; /* frozen K/V of expert/novice prefixes */
     struct elm_fcache *fcache;    /* erase.frozen_cache, or NULL */
     float *rmu_cu;                /* objective rmu: c * u [n_embd] (baselines.c), or NULL */
+    elm_objective_opts xo;        /* the objective's internal switches (erase/objective.h) */
+    elm_objective_counters xc;    /* and its counters */
 } elm_erase;
 
 elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out);

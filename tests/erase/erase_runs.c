@@ -50,6 +50,11 @@ static void read_params(elm_erase *e, int grads, er_out *out)
 
 void er_run(const char *const *kv, int grad_batch, er_out *out)
 {
+    er_run_x(kv, grad_batch, NULL, out);
+}
+
+void er_run_x(const char *const *kv, int grad_batch, const elm_objective_opts *xo, er_out *out)
+{
     memset(out, 0, sizeof *out);
     elm_config *cfg;
     ck_assert_elm_ok(elm_config_new(&cfg));
@@ -99,7 +104,8 @@ void er_run(const char *const *kv, int grad_batch, er_out *out)
     elm_dataset_free(c);
     e->on_micro = on_micro;
     e->on_micro_user = out;
-    long p0 = elm_objective_prefix_rows, t0 = elm_objective_trunk_passes;
+    if (xo)
+        elm_erase_set_objective_opts(e, xo);
     if (grad_batch > 0) {
         elm_micro_result r[ER_MICRO_MAX];
         for (int64_t k = 0; k < e->o.accum; k += grad_batch) {
@@ -119,8 +125,8 @@ void er_run(const char *const *kv, int grad_batch, er_out *out)
         ck_assert_int_eq(out->n, ER_STEPS * e->o.accum);
         read_params(e, 0, out);
     }
-    out->prefix_rows = elm_objective_prefix_rows - p0;
-    out->trunk_passes = elm_objective_trunk_passes - t0;
+    out->prefix_rows = e->xc.prefix_rows;
+    out->trunk_passes = e->xc.trunk_passes;
     if (e->fcache)
         elm_fcache_stats_get(e->fcache, &out->fc);
     elm_erase_free(e);

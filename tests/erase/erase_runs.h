@@ -20,7 +20,7 @@ typedef struct er_out {
     int n;
     float *w;       /* LoRA weights after ER_STEPS steps, or with grad_batch > 0 ... */
     size_t nw;      /* ... their gradients after one step's micro-steps */
-    long prefix_rows, trunk_passes; /* elm_objective_* counters during the run */
+    long prefix_rows, trunk_passes; /* the session's objective counters (e->xc) at the end */
     elm_fcache_stats fc;            /* erase.frozen_cache's counts at the end */
 } er_out;
 
@@ -33,6 +33,8 @@ typedef struct er_out {
  * run grad_batch at a time (elm_erase_micro_batch) and out->w gets the
  * accumulated gradients. */
 void er_run(const char *const *kv, int grad_batch, er_out *out);
+/* er_run with the session's objective switches set to *xo (erase/objective.h). */
+void er_run_x(const char *const *kv, int grad_batch, const elm_objective_opts *xo, er_out *out);
 /* Losses within 1e-5 relative; weights within wtol absolute (wtol 0: 1e-5
  * on Debian's torch 1.13, 1e-4 on other libtorch builds, whose MKL sgemm
  * rounds rows differently with the rows per call). Prints the worst. */

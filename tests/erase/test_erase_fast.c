@@ -14,22 +14,27 @@
 
 #include <stdlib.h>
 
-/* Two optimizer steps of 2 micro-steps (erase_runs.h) with the objective's
- * internal switches set. */
-static void run(const char *const *kv, int dense, int batch, int chunk, er_out *out)
+/* The objective's internal switches: the defaults with these three set. */
+static elm_objective_opts xopts(int dense, int batch, int chunk)
+{
+    elm_objective_opts o;
+    elm_objective_opts_default(&o);
+    o.dense_target = dense;
+    o.batch_frozen = batch;
+    o.chunk_rows = chunk;
+    return o;
+}
+
+/* Two optimizer steps of 2 micro-steps (erase_runs.h) with the session's
+ * objective switches set to *xo. */
+static void run(const char *const *kv, const elm_objective_opts *xo, er_out *out)
 {
     const char *k2[32] = {"optim.accum", "2"};
     for (int i = 0; kv[i]; i++) {
         ck_assert_int_lt(i, 28);
         k2[i + 2] = kv[i];
     }
-    elm_objective_dense_target = dense;
-    elm_objective_batch_frozen = batch;
-    elm_objective_chunk_rows = chunk;
-    er_run(k2, 0, out);
-    elm_objective_dense_target = 0;
-    elm_objective_batch_frozen = 1;
-    elm_objective_chunk_rows = 32;
+    er_run_x(k2, 0, xo, out);
 }
 
 static void compare(const char *what, const er_out *a, const er_out *b)
@@ -41,8 +46,9 @@ static void fast_vs_slow(const char *what, const char *const *kv)
 {
     er_out fast, slow;
     /* chunks of 7 rows: several chunks and a ragged last one on the fixture texts */
-    run(kv, 0, 1, 7, &fast);
-    run(kv, 1, 0, 1 << 20, &slow);
+    elm_objective_opts of = xopts(0, 1, 7), os = xopts(1, 0, 1 << 20);
+    run(kv, &of, &fast);
+    run(kv, &os, &slow);
     compare(what, &fast, &slow);
     er_free(&fast);
     er_free(&slow);
@@ -67,20 +73,19 @@ CASE(dense_top0, "erase.top_k", "0", "erase.loss", "kl")
 /* The trained passes' lm_head + loss in chunks of 7 rows (several chunks
  * and a ragged last one; consistency scores only the continuation's rows)
  * against the whole [T, V] logits and one backward per term
- * (elm_objective_chunk_loss), same tolerances. */
+ * (elm_objective_opts.chunk_loss), same tolerances. */
 static void chunked_vs_whole(const char *what, const char *const *kv)
 {
     er_out chunked, whole;
     /* the chunking alone: the whole-logits path has no shared trunk (on
      * PyTorch 2.11 the batched frozen trunk moves hard-label LoRA weights
      * by 1.25e-5, measured; the share_trunk cases compare that part) */
-    elm_objective_share_trunk = 0;
-    elm_objective_chunk_loss = 1;
-    run(kv, 0, 1, 7, &chunked);
-    elm_objective_chunk_loss = 0;
-    run(kv, 0, 1, 7, &whole);
-    elm_objective_chunk_loss = 1;
-    elm_objective_share_trunk = 1;
+    elm_objective_opts o = xopts(0, 1, 7);
+    o.share_trunk = 0;
+    o.chunk_loss = 1;
+    run(kv, &o, &chunked);
+    o.chunk_loss = 0;
+    run(kv, &o, &whole);
     compare(what, &chunked, &whole);
     er_free(&chunked);
     er_free(&whole);
@@ -102,18 +107,17 @@ CHUNK_CASE(loss_chunks_hard, "erase.loss", "hard", "erase.lambda_erase", "0.7")
 /* The erase and retain trained passes starting at the first LoRA layer
  * (4) from their frozen pass's input of that layer (the erase one cut from
  * the right-padded [3, T] batch) against running all layers
- * (elm_objective_share_trunk), same tolerances. */
+ * (elm_objective_opts.share_trunk), same tolerances. */
 static void shared_vs_full(const char *what, int expect_shared, const char *const *kv)
 {
     er_out shared, full;
-    elm_objective_share_trunk = 1;
-    long n0 = elm_objective_trunk_passes;
-    run(kv, 0, 1, 7, &shared);
-    long used = elm_objective_trunk_passes - n0;
-    elm_objective_share_trunk = 0;
-    run(kv, 0, 1, 7, &full);
-    ck_assert_int_eq(elm_objective_trunk_passes - n0, used); /* none when off */
-    elm_objective_share_trunk = 1;
+    elm_objective_opts o = xopts(0, 1, 7);
+    o.share_trunk = 1;
+    run(kv, &o, &shared);
+    long used = shared.trunk_passes;
+    o.share_trunk = 0;
+    run(kv, &o, &full);
+    ck_assert_int_eq(full.trunk_passes, 0); /* none when off */
     /* every micro-step's erase and retain pass, unless LoRA starts at layer 0 */
     if (expect_shared)
         ck_assert_int_eq(used, 2 * shared.n);

@@ -7,6 +7,7 @@
  * weights), and no stray files after puts. */
 #include "testutil.h"
 
+#include "core/hash.h"
 #include "erase/frozen_cache.h"
 #include "io/safetensors.h"
 #include "model/model.h"
@@ -530,28 +531,28 @@ START_TEST(hash)
     ck_assert_ptr_nonnull(p);
     for (size_t i = 0; i < n; i++)
         p[i] = (unsigned char)(i * 2654435761u >> 13);
-    uint64_t h0 = elm_fcache_hash(p, n, 1);
-    ck_assert(h0 == elm_fcache_hash(p, n, 1));
-    ck_assert(h0 != elm_fcache_hash(p, n, 2));
-    ck_assert(h0 != elm_fcache_hash(p, n - 1, 1));
+    uint64_t h0 = elm_hash64(p, n, 1);
+    ck_assert(h0 == elm_hash64(p, n, 1));
+    ck_assert(h0 != elm_hash64(p, n, 2));
+    ck_assert(h0 != elm_hash64(p, n - 1, 1));
     p[n / 3] ^= 0x10;
-    ck_assert(h0 != elm_fcache_hash(p, n, 1));
+    ck_assert(h0 != elm_hash64(p, n, 1));
     p[n / 3] ^= 0x10;
     for (size_t len = 0; len < 70; len++) {
-        uint64_t a = elm_fcache_hash(p, len, 7);
+        uint64_t a = elm_hash64(p, len, 7);
         for (size_t bit = 0; bit < len * 8; bit += 5) {
             p[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-            ck_assert(elm_fcache_hash(p, len, 7) != a);
+            ck_assert(elm_hash64(p, len, 7) != a);
             p[bit / 8] ^= (unsigned char)(1u << (bit % 8));
         }
         if (len)
-            ck_assert(elm_fcache_hash(p, len, 7) != elm_fcache_hash(p, len - 1, 7));
+            ck_assert(elm_hash64(p, len, 7) != elm_hash64(p, len - 1, 7));
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     uint64_t acc = 0;
     for (int r = 0; r < 4; r++)
-        acc ^= elm_fcache_hash(p, n, (uint64_t)r);
+        acc ^= elm_hash64(p, n, (uint64_t)r);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     fprintf(stderr, "hash throughput: %.2f GB/s (%llx)\n", 4.0 * (double)n / dt / 1e9, (unsigned long long)acc);
