@@ -28,7 +28,7 @@
 
 void elm_obj_ids_free(ids_buf *b)
 {
-    elm_free(b->v);
+    free(b->v);
     b->v = NULL;
     b->n = 0;
 }

@@ -42,14 +42,7 @@ SOURCE_EXT = (".c", ".h", ".cpp", ".hpp")
 # TEMPORARY allow-list: violations known and owned elsewhere. Each entry is
 # (file, kind, what) -> why. Remove an entry as soon as its file is fixed;
 # a stale entry (nothing matched it) is reported but does not fail.
-ALLOWED = {
-    # libelm/erase/objective.c is being split on another branch (its owner
-    # fixes these after the merge): it calls the public tokenizer wrapper of
-    # api/tokenizer_api.c and elm_free of api/runtime.c instead of
-    # elm_tok_encode (tokenizer/tokenizer.h) and free().
-    ("libelm/erase/objective.c", "symbol", "elm_tokenize"): "erase -> api (api/tokenizer_api.c)",
-    ("libelm/erase/objective.c", "symbol", "elm_free"): "erase -> api (api/runtime.c)",
-}
+ALLOWED = {}
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 
