@@ -78,7 +78,7 @@ def main():
     ap.add_argument("--n", type=int, default=16, help="texts per set")
     ap.add_argument("--pairs", type=int, default=3, help="expert/novice template pairs (at most 3)")
     ap.add_argument("--max-tokens", type=int, default=128)
-    ap.add_argument("--dtype", default="bfloat16")
+    ap.add_argument("--dtype", default="auto")
     ap.add_argument("--json")
     a = ap.parse_args()
     res = {"model": os.path.basename(a.model), "concept": a.concept, "dtype": a.dtype, "sets": {}}

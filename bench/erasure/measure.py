@@ -107,7 +107,8 @@ def main():
     ap.add_argument("--rppl-tokens", type=int, default=96)
     ap.add_argument("--generate")
     ap.add_argument("--gen-tokens", type=int, default=48)
-    ap.add_argument("--dtype", default="bfloat16")
+    ap.add_argument("--dtype", default="auto",
+                    help="runtime.dtype (auto: bfloat16 with AMX/AVX512-BF16 or CUDA, else float32)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=0, help="libtorch intra-op threads (0: default)")
     ap.add_argument("--out", required=True)
@@ -120,6 +121,7 @@ def main():
         elm.set_num_threads(a.threads)
     with Timer(t, "load"):
         model = elm.Model(a.model, runtime_dtype=a.dtype)
+        res["dtype"] = model.info.dtype  # what auto chose
         if a.adapter:
             model.load_adapter(a.adapter)
     for s in a.letters:

@@ -91,7 +91,7 @@ def main():
     ap.add_argument("--n", type=int, default=80, help="questions per set")
     ap.add_argument("--pairs", type=int, default=3, help="expert/novice template pairs")
     ap.add_argument("--templates", help='JSON {"expert": [...], "novice": [...]}')
-    ap.add_argument("--dtype", default="bfloat16")
+    ap.add_argument("--dtype", default="auto")
     ap.add_argument("--json")
     a = ap.parse_args()
     expert, novice = EXPERT, NOVICE
