@@ -18,7 +18,8 @@ const elm_schema_entry elm_schema[] = {
     /* runtime */
     {"runtime.device", S, "cpu", 0, 0, NULL, "compute device: cpu, cuda or cuda:N"},
     {"runtime.dtype", C, "float32", 0, 0, "auto|float32|bfloat16|float16",
-     "compute dtype of the frozen base weights (auto: bfloat16 where the CPU has AMX/AVX512-BF16 or on CUDA)"},
+     "compute dtype of the frozen base weights (auto: bfloat16 where the CPU has AMX/AVX512-BF16 or on CUDA, else float32; "
+     "bfloat16 on a CPU without them runs libtorch's fallback loop, ~40x slower, accumulating in bf16)"},
     {"runtime.threads", I, "0", 0, 4096, NULL, "intra-op threads (0: the CPUs this process may use; one count per process: a model load sets it only when this key is set, or when nothing has set it yet)"},
     {"runtime.seed", I, "0", 0, BIG, NULL, "seed of every random draw (templates, dropout, sampling)"},
     {"runtime.log_level", C, "warn", 0, 0, "error|warn|info|debug", "most detailed log level passed to the log callback"},

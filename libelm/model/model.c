@@ -50,7 +50,13 @@ elm_status elm_model_pick_dtype(const elm_config *cfg, et_device dev, et_dtype *
         *out = (dev.kind != 0 || et_cpu_has_bf16()) ? ET_BF16 : ET_F32;
         return ELM_OK;
     }
-    return et_parse_dtype(name, out);
+    ELM_TRY(et_parse_dtype(name, out));
+    /* Without AMX/AVX512-BF16 libtorch 1.13's CPU bf16 matmul is its fallback loop: ~40x slower
+     * than fp32 and accumulating in bf16 (`elm help keys`, runtime.dtype). Allowed, but said. */
+    if (*out == ET_BF16 && dev.kind == 0 && !et_cpu_has_bf16())
+        elm_log(ELM_LOG_WARN, "runtime.dtype=bfloat16 on a CPU without AMX/AVX512-BF16: libtorch's bf16 "
+                              "matmul falls back to a slow loop that accumulates in bf16; auto picks float32 here");
+    return ELM_OK;
 }
 
 /* ---- loading one tensor ---- */

@@ -74,7 +74,16 @@ run_fc "$tmp/fc2"; rc=$?
 check "--erase-frozen-cache rerun: exit 0" [ "$rc" = 0 ]
 check "--erase-frozen-cache rerun: the same adapter (1e-6)" "$src/scripts/python" "$src/tests/cli/st_close.py" \
   "$tmp/fc1/adapter_model.safetensors" "$tmp/fc2/adapter_model.safetensors" 1e-6
-check "--erase-frozen-cache rerun: the same losses" sh -c "[ \"\$(grep '^step ' '$tmp/fc1.log' | sed 's/ lr .*//')\" = \"\$(grep '^step ' '$tmp/fc2.log' | sed 's/ lr .*//')\" ]"
+# Losses to 1e-6 relative, like the adapter: bit-equal on the AVX-512 machine, but on an AMD EPYC
+# (AVX2, BLIS) the rerun, which skips the frozen passes, differs in the last printed digit
+# (step 2 "10.051443" against "10.051442", measured).
+check "--erase-frozen-cache rerun: the same losses (1e-6 relative)" "$src/scripts/python" -c '
+import re, sys
+def losses(p):
+    return [[float(v) for v in re.findall(r" (?:loss|erase|retain) (\S+)", l)] for l in open(p) if l.startswith("step ")]
+a, b = losses(sys.argv[1]), losses(sys.argv[2])
+ok = len(a) == len(b) > 0 and all(len(x) == len(y) and all(abs(u - v) <= 1e-6 * max(1.0, abs(u)) for u, v in zip(x, y)) for x, y in zip(a, b))
+sys.exit(0 if ok else print(a, b) or 1)' "$tmp/fc1.log" "$tmp/fc2.log"
 run_fc "$tmp/fc3" --erase-batch 2; rc=$?
 check "--erase-batch 2 with the cache: exit 0" [ "$rc" = 0 ]
 "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --concept x --steps 1 \
