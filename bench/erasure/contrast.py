@@ -32,6 +32,9 @@ import numpy as np  # noqa: E402
 
 import elm  # noqa: E402
 
+sys.path.insert(0, here)
+from logprobs import predicting  # noqa: E402
+
 # The first templates of libelm/erase/templates.c (the defaults, in their order).
 EXPERT = ["The following is written by an expert in {concept}:\n",
           "Here is a passage by a leading specialist in {concept}:\n",
@@ -39,12 +42,6 @@ EXPERT = ["The following is written by an expert in {concept}:\n",
 NOVICE = ["The following is written by someone who knows nothing about {concept}:\n",
           "Here is a passage by a person who has never heard of {concept}:\n",
           "A beginner who is confused about {concept} wrote this:\n"]
-
-
-def log_softmax(x):
-    x = x.astype(np.float64)
-    m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
 def measure(model, texts, concept, pairs, max_tokens):
@@ -59,8 +56,8 @@ def measure(model, texts, concept, pairs, max_tokens):
             pn = tok.encode(NOVICE[i].replace("{concept}", concept))
             le, ln = model.logits([pe + xi, pn + xi])
             # rows predicting x_1 .. x_{n-1} (the tokens after the first of x)
-            e = log_softmax(le[len(pe):len(pe) + len(xi) - 1])
-            v = log_softmax(ln[len(pn):len(pn) + len(xi) - 1])
+            e = predicting(le, len(pe) + 1, len(xi) - 1)
+            v = predicting(ln, len(pn) + 1, len(xi) - 1)
             kl = (np.exp(e) * (e - v)).sum(axis=-1)
             tgt = np.asarray(xi[1:])
             d = np.abs(e[np.arange(len(tgt)), tgt] - v[np.arange(len(tgt)), tgt])

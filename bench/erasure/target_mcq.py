@@ -34,15 +34,11 @@ sys.path.insert(0, here)
 import numpy as np  # noqa: E402
 
 import elm  # noqa: E402
-from contrast import EXPERT, NOVICE, log_softmax  # noqa: E402
+from contrast import EXPERT, NOVICE  # noqa: E402
+from logprobs import log_softmax, predicting, token_logprob  # noqa: E402
 
 ETAS = (1, 3, 10, 30, 100, 500)
 TAU = 1.2
-
-
-def choice_rows(logits, start, cont):
-    """log-softmax rows that predict the continuation tokens (cont starts at position start)."""
-    return logits[start - 1:start - 1 + len(cont)]
 
 
 def score_set(model, rows, concept, expert, novice, etas):
@@ -53,28 +49,25 @@ def score_set(model, rows, concept, expert, novice, etas):
         ctx = tok.encode(f"Question: {row['question']}\nAnswer:")
         conts = [tok.encode(" " + c) for c in row["choices"]]
         chars = [max(1, len(c)) for c in row["choices"]]
-        per = {n: np.zeros(len(conts)) for n in names}
-        # base: one batch of the choices
-        outs = model.logits([ctx + c for c in conts])
-        for j, (c, lg) in enumerate(zip(conts, outs)):
-            lp = log_softmax(choice_rows(lg, len(ctx), c))
-            per["base"][j] = lp[np.arange(len(c)), c].sum() / chars[j]
+        k = len(conts)
+        per = {n: np.zeros(k) for n in names}
+        # the unprefixed pass once per question; each template pair adds its prefixed passes
+        plain = model.logits([ctx + c for c in conts])
+        for j, c in enumerate(conts):
+            per["base"][j] = token_logprob(plain[j], len(ctx), c) / chars[j]
         n_pairs = len(expert)
         for pe_t, pn_t in zip(expert, novice):
             pe = tok.encode(pe_t.replace("{concept}", concept))
             pn = tok.encode(pn_t.replace("{concept}", concept))
-            batch = [ctx + c for c in conts] + [pe + ctx + c for c in conts] + [pn + ctx + c for c in conts]
-            outs = model.logits(batch)
-            k = len(conts)
+            outs = model.logits([pe + ctx + c for c in conts] + [pn + ctx + c for c in conts])
             for j, c in enumerate(conts):
                 idx = np.arange(len(c))
-                o = log_softmax(choice_rows(outs[j], len(ctx), c) / TAU)
-                e = log_softmax(choice_rows(outs[k + j], len(pe) + len(ctx), c) / TAU)
-                v = log_softmax(choice_rows(outs[2 * k + j], len(pn) + len(ctx), c) / TAU)
-                e1 = log_softmax(choice_rows(outs[k + j], len(pe) + len(ctx), c))
-                v1 = log_softmax(choice_rows(outs[2 * k + j], len(pn) + len(ctx), c))
-                per["expert"][j] += e1[idx, c].sum() / chars[j] / n_pairs
-                per["novice"][j] += v1[idx, c].sum() / chars[j] / n_pairs
+                ce, cv = len(pe) + len(ctx), len(pn) + len(ctx)
+                o = predicting(plain[j], len(ctx), len(c), TAU)
+                e = predicting(outs[j], ce, len(c), TAU)
+                v = predicting(outs[k + j], cv, len(c), TAU)
+                per["expert"][j] += token_logprob(outs[j], ce, c) / chars[j] / n_pairs
+                per["novice"][j] += token_logprob(outs[k + j], cv, c) / chars[j] / n_pairs
                 for eta in etas:
                     q = log_softmax(o - eta * (e - v))
                     per[f"eta={eta}"][j] += q[idx, c].sum() / chars[j] / n_pairs
