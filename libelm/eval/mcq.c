@@ -283,13 +283,32 @@ done:
     return st;
 }
 
-static const qtok *g_sort_qt;
+/* Longest context first, ties by index: a stable order with no shared state (qsort's
+ * comparator sees only the pair, so each key carries its length). */
+typedef struct {
+    size_t n_ctx, idx;
+} len_key;
+
 static int by_len_desc(const void *a, const void *b)
 {
-    size_t x = g_sort_qt[*(const size_t *)a].n_ctx, y = g_sort_qt[*(const size_t *)b].n_ctx;
-    if (x != y)
-        return x < y ? 1 : -1;
-    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+    const len_key *x = a, *y = b;
+    if (x->n_ctx != y->n_ctx)
+        return x->n_ctx < y->n_ctx ? 1 : -1;
+    return x->idx < y->idx ? -1 : 1;
+}
+
+static elm_status order_by_len(const qtok *qt, size_t n, size_t *order)
+{
+    len_key *k = malloc((n ? n : 1) * sizeof *k);
+    if (!k)
+        return elm_err(ELM_E_NOMEM, "mcq: out of memory");
+    for (size_t i = 0; i < n; i++)
+        k[i] = (len_key){qt[i].n_ctx, i};
+    qsort(k, n, sizeof *k, by_len_desc);
+    for (size_t i = 0; i < n; i++)
+        order[i] = k[i].idx;
+    free(k);
+    return ELM_OK;
 }
 
 /* Scores of the letter forms (loglik, letter_logits) into sc / ntok. */
@@ -304,14 +323,10 @@ static elm_status letter_scores(elm_model *m, const elm_mcq_set *set, size_t n, 
         st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n && st == ELM_OK; i++) {
+    for (size_t i = 0; i < n && st == ELM_OK; i++)
         st = tokenize_question(m->tok, set, i, subject, &qt[i], "mcq");
-        order[i] = i;
-    }
-    if (st != ELM_OK)
+    if (st != ELM_OK || (st = order_by_len(qt, n, order)) != ELM_OK)
         goto done;
-    g_sort_qt = qt;
-    qsort(order, n, sizeof *order, by_len_desc);
     size_t done_q = 0;
     for (size_t b0 = 0; b0 < n && st == ELM_OK; b0 += (size_t)batch) {
         size_t b = n - b0 < (size_t)batch ? n - b0 : (size_t)batch;
