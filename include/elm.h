@@ -276,7 +276,9 @@ ELM_API int32_t elm_tokenizer_vocab_size(const elm_tokenizer *tok);
 ELM_API int32_t elm_tokenizer_special(const elm_tokenizer *tok, elm_special_token which);
 
 /* Streaming detokenizer: feed ids one by one; text is released only when it
- * is complete UTF-8. Ownership: elm_detok_stream_free. */
+ * is complete UTF-8. The stream holds its own reference to tok, so tok may be
+ * freed before the stream. One thread at a time per stream.
+ * Ownership: elm_detok_stream_free. */
 typedef struct elm_detok_stream elm_detok_stream;
 ELM_API elm_status elm_detok_stream_new(const elm_tokenizer *tok, unsigned flags, elm_detok_stream **out);
 /* Ownership: *text allocated (possibly ""), caller frees with elm_free. */

@@ -71,6 +71,7 @@ int32_t elm_tokenizer_special(const elm_tokenizer *tok, elm_special_token which)
 struct elm_detok_stream {
     uint32_t magic; /* ELM_DETOK_STREAM_MAGIC while live */
     tk_stream *s;
+    elm_tokenizer *tok; /* the stream's own reference: the caller may free theirs first */
 };
 
 static elm_status stream_check(const elm_detok_stream *st, const char *fn)
@@ -96,6 +97,9 @@ elm_status elm_detok_stream_new(const elm_tokenizer *tok, unsigned flags, elm_de
         free(d);
         return st;
     }
+    /* The reference count is the tokenizer's only mutable state (atomic); the const in the
+     * signature promises the vocabulary and rules are not changed. */
+    d->tok = elm_tokenizer_ref((elm_tokenizer *)tok);
     d->magic = ELM_DETOK_STREAM_MAGIC;
     *out = d;
     return ELM_OK;
@@ -122,6 +126,7 @@ void elm_detok_stream_free(elm_detok_stream *st)
     st->magic = 0;
     tk_stream_free(st->s);
     st->s = NULL;
+    elm_tokenizer_unref(st->tok);
     free(st);
 }
 

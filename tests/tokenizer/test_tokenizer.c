@@ -238,6 +238,39 @@ START_TEST(streaming)
 }
 END_TEST
 
+/* The public stream holds its own tokenizer reference: freeing the tokenizer
+ * first is allowed (ASan/valgrind would flag a use after free). */
+START_TEST(stream_outlives_tokenizer)
+{
+    elm_tokenizer *t;
+    ck_assert_elm_ok(elm_tokenizer_load(vocab_path(vocabs[_i]), NULL, &t));
+    const char *text = "Streams keep w\xc3\xb6rds \xe2\x80\x94 and emoji \xf0\x9f\x98\x80 \xe2\x80\x94 whole.";
+    int32_t *ids;
+    size_t n;
+    char *full;
+    ck_assert_elm_ok(elm_tokenize(t, text, strlen(text), 0, &ids, &n));
+    ck_assert_elm_ok(elm_detokenize(t, ids, n, 0, &full));
+    elm_detok_stream *ds;
+    ck_assert_elm_ok(elm_detok_stream_new(t, 0, &ds));
+    elm_tokenizer_free(t); /* the caller's reference; the stream keeps its own */
+    char acc[512] = "";
+    for (size_t j = 0; j <= n; j++) {
+        char *piece;
+        if (j < n)
+            ck_assert_elm_ok(elm_detok_stream_push(ds, ids[j], &piece));
+        else
+            ck_assert_elm_ok(elm_detok_stream_flush(ds, &piece));
+        ck_assert_uint_lt(strlen(acc) + strlen(piece), sizeof acc);
+        strcat(acc, piece);
+        elm_free(piece);
+    }
+    ck_assert_str_eq(acc, full);
+    elm_detok_stream_free(ds); /* drops the last reference */
+    elm_free(full);
+    elm_free(ids);
+}
+END_TEST
+
 /* Invalid UTF-8 / random bytes: defined behaviour is that every ill-formed
  * subsequence becomes U+FFFD before encoding (Python's errors="replace"). */
 START_TEST(invalid_bytes)
@@ -564,6 +597,7 @@ int main(void)
     tcase_add_loop_test(tc, golden_ids, 0, 4);
     tcase_add_loop_test(tc, round_trip, 0, 4);
     tcase_add_loop_test(tc, streaming, 0, 4);
+    tcase_add_loop_test(tc, stream_outlives_tokenizer, 0, 4);
     tcase_add_loop_test(tc, invalid_bytes, 0, 4);
     tcase_add_loop_test(tc, long_word, 0, 4);
     tcase_add_test(tc, specials_and_flags);
