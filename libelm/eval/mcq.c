@@ -28,6 +28,7 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "eval/mcq_tok.h"
 #include "eval/eval.h"
 #include "tokenizer/tokenizer.h"
 
@@ -102,77 +103,26 @@ char *elm_mcq_prompt(const elm_mcq_set *set, size_t i, const char *subject)
     return out;
 }
 
-typedef struct qtok {
-    int32_t *ctx;
-    size_t n_ctx;
-    int32_t **cont; /* per choice */
-    size_t *n_cont;
-    size_t nch;
-} qtok;
-
-static void qtok_free(qtok *t)
-{
-    if (!t)
-        return;
-    free(t->ctx);
-    for (size_t j = 0; t->cont && j < t->nch; j++)
-        free(t->cont[j]);
-    free(t->cont);
-    free(t->n_cont);
-}
-
+/* The letter forms: context = the prompt, continuation j = its letter. */
 static elm_status tokenize_question(const elm_tokenizer *tok, const elm_mcq_set *set, size_t i, const char *subject,
-                                    qtok *t, const char *path)
+                                    elm_mcq_tok *t, const char *path)
 {
-    elm_status st;
-    char *ctx = elm_mcq_prompt(set, i, subject);
     memset(t, 0, sizeof *t);
+    size_t nch = elm_mcq_n_choices(set, i);
+    if (nch > 26)
+        return elm_err(ELM_E_UNSUPPORTED, "%s: question %zu has %zu choices (at most 26 letters)", path, i, nch);
+    char *ctx = elm_mcq_prompt(set, i, subject);
     if (!ctx)
         return elm_err(ELM_E_NOMEM, "mcq: out of memory");
-    t->nch = elm_mcq_n_choices(set, i);
-    if (t->nch > 26) {
-        free(ctx);
-        return elm_err(ELM_E_UNSUPPORTED, "%s: question %zu has %zu choices (at most 26 letters)", path, i, t->nch);
+    char letters[26][2];
+    const char *conts[26];
+    for (size_t j = 0; j < nch; j++) {
+        letters[j][0] = LETTERS[j];
+        letters[j][1] = 0;
+        conts[j] = letters[j];
     }
-    t->cont = calloc(t->nch, sizeof *t->cont);
-    t->n_cont = calloc(t->nch, sizeof *t->n_cont);
-    size_t cl = strlen(ctx);
-    char *whole = malloc(cl + 3);
-    if (!t->cont || !t->n_cont || !whole) {
-        free(ctx);
-        free(whole);
-        return elm_err(ELM_E_NOMEM, "mcq: out of memory");
-    }
-    memcpy(whole, ctx, cl);
-    if ((st = elm_tok_encode(tok, ctx, cl, 0, &t->ctx, &t->n_ctx)) != ELM_OK)
-        goto done;
-    for (size_t j = 0; j < t->nch; j++) {
-        whole[cl] = ' ';
-        whole[cl + 1] = LETTERS[j];
-        whole[cl + 2] = 0;
-        int32_t *w = NULL;
-        size_t nw = 0;
-        if ((st = elm_tok_encode(tok, whole, cl + 2, 0, &w, &nw)) != ELM_OK)
-            goto done;
-        if (nw <= t->n_ctx) {
-            free(w);
-            st = elm_err(ELM_E_FORMAT, "%s: question %zu: continuation ' %c' adds no token after the context", path, i,
-                         LETTERS[j]);
-            goto done;
-        }
-        t->n_cont[j] = nw - t->n_ctx;
-        t->cont[j] = malloc(t->n_cont[j] * sizeof(int32_t));
-        if (!t->cont[j]) {
-            free(w);
-            st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
-            goto done;
-        }
-        memcpy(t->cont[j], w + t->n_ctx, t->n_cont[j] * sizeof(int32_t));
-        free(w);
-    }
-done:
+    elm_status st = elm_mcq_tok_build(tok, ctx, conts, nch, path, i, t);
     free(ctx);
-    free(whole);
     return st;
 }
 
@@ -180,7 +130,7 @@ static et_tensor *to_dev(et_scope *s, et_tensor *x, et_device dev) { return dev.
 
 /* Scores of continuation tokens at the last position of each context in the
  * batch `idx[0..b)`: rows of host doubles [b, V] (log-softmax or raw logits). */
-static elm_status last_position(elm_model *m, qtok *qt, const size_t *idx, size_t b, int raw, double **out_rows,
+static elm_status last_position(elm_model *m, elm_mcq_tok *qt, const size_t *idx, size_t b, int raw, double **out_rows,
                                 int64_t *V_out)
 {
     size_t T = 0;
@@ -195,18 +145,7 @@ static elm_status last_position(elm_model *m, qtok *qt, const size_t *idx, size_
         goto done;
     }
     int64_t pad = m->cfg.pad_id >= 0 ? m->cfg.pad_id : 0;
-    int any_pad = 0;
-    for (size_t k = 0; k < b; k++) {
-        const qtok *q = &qt[idx[k]];
-        size_t off = T - q->n_ctx;
-        any_pad |= off != 0;
-        for (size_t t = 0; t < T; t++) {
-            int real = t >= off;
-            ids[k * T + t] = real ? q->ctx[t - off] : pad;
-            mask[k * T + t] = real;
-            pos[k * T + t] = real ? (int64_t)(t - off) : 1;
-        }
-    }
+    int any_pad = elm_mcq_pad_left(qt, idx, b, T, pad, ids, mask, pos);
     int64_t shape[2] = {(int64_t)b, (int64_t)T};
     elm_forward_opts fo;
     memset(&fo, 0, sizeof fo);
@@ -243,7 +182,7 @@ done:
 }
 
 /* Log-likelihood of a multi-token continuation: one forward of ctx ⊕ cont[:-1]. */
-static elm_status full_loglik(elm_model *m, const qtok *q, size_t j, double *out)
+static elm_status full_loglik(elm_model *m, const elm_mcq_tok *q, size_t j, double *out)
 {
     size_t k = q->n_cont[j], T = q->n_ctx + k - 1;
     int64_t *ids = malloc(T * sizeof *ids), *tgt = malloc(T * sizeof *tgt);
@@ -283,41 +222,13 @@ done:
     return st;
 }
 
-/* Longest context first, ties by index: a stable order with no shared state (qsort's
- * comparator sees only the pair, so each key carries its length). */
-typedef struct {
-    size_t n_ctx, idx;
-} len_key;
-
-static int by_len_desc(const void *a, const void *b)
-{
-    const len_key *x = a, *y = b;
-    if (x->n_ctx != y->n_ctx)
-        return x->n_ctx < y->n_ctx ? 1 : -1;
-    return x->idx < y->idx ? -1 : 1;
-}
-
-static elm_status order_by_len(const qtok *qt, size_t n, size_t *order)
-{
-    len_key *k = malloc((n ? n : 1) * sizeof *k);
-    if (!k)
-        return elm_err(ELM_E_NOMEM, "mcq: out of memory");
-    for (size_t i = 0; i < n; i++)
-        k[i] = (len_key){qt[i].n_ctx, i};
-    qsort(k, n, sizeof *k, by_len_desc);
-    for (size_t i = 0; i < n; i++)
-        order[i] = k[i].idx;
-    free(k);
-    return ELM_OK;
-}
-
 /* Scores of the letter forms (loglik, letter_logits) into sc / ntok. */
 static elm_status letter_scores(elm_model *m, const elm_mcq_set *set, size_t n, size_t W, const char *subject,
                                 int raw, int64_t batch, elm_progress_fn progress, void *user, double t0, double *sc,
                                 int32_t *ntok)
 {
     elm_status st = ELM_OK;
-    qtok *qt = calloc(n ? n : 1, sizeof *qt);
+    elm_mcq_tok *qt = calloc(n ? n : 1, sizeof *qt);
     size_t *order = calloc(n ? n : 1, sizeof *order);
     if (!qt || !order) {
         st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
@@ -325,7 +236,7 @@ static elm_status letter_scores(elm_model *m, const elm_mcq_set *set, size_t n, 
     }
     for (size_t i = 0; i < n && st == ELM_OK; i++)
         st = tokenize_question(m->tok, set, i, subject, &qt[i], "mcq");
-    if (st != ELM_OK || (st = order_by_len(qt, n, order)) != ELM_OK)
+    if (st != ELM_OK || (st = elm_mcq_order_by_len(qt, n, order)) != ELM_OK)
         goto done;
     size_t done_q = 0;
     for (size_t b0 = 0; b0 < n && st == ELM_OK; b0 += (size_t)batch) {
@@ -360,7 +271,7 @@ static elm_status letter_scores(elm_model *m, const elm_mcq_set *set, size_t n, 
     }
 done:
     for (size_t i = 0; qt && i < n; i++)
-        qtok_free(&qt[i]);
+        elm_mcq_tok_free(&qt[i]);
     free(qt);
     free(order);
     return st;

@@ -32,24 +32,8 @@
 
 #include "core/error.h"
 #include "eval/eval.h"
+#include "eval/mcq_tok.h"
 #include "tokenizer/tokenizer.h"
-
-typedef struct cq {
-    int32_t *ctx;
-    size_t n_ctx;
-    size_t nch;
-    int32_t **cont; /* per choice */
-    size_t *n_cont;
-} cq;
-
-static void cq_free(cq *q)
-{
-    free(q->ctx);
-    for (size_t j = 0; q->cont && j < q->nch; j++)
-        free(q->cont[j]);
-    free(q->cont);
-    free(q->n_cont);
-}
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
@@ -81,58 +65,22 @@ size_t elm_utf8_chars(const char *s)
     return n;
 }
 
-static elm_status tokenize(const elm_tokenizer *tok, const elm_mcq_set *set, size_t i, cq *q)
+/* The cloze form: context = "Question: ...\nAnswer:", continuation j = choice j's text. */
+static elm_status tokenize(const elm_tokenizer *tok, const elm_mcq_set *set, size_t i, elm_mcq_tok *q)
 {
     memset(q, 0, sizeof *q);
+    size_t nch = elm_mcq_n_choices(set, i);
     char *ctx = elm_mcq_cloze_context(set, i);
-    if (!ctx)
-        return elm_err(ELM_E_NOMEM, "mcq: out of memory");
-    size_t cl = strlen(ctx);
-    q->nch = elm_mcq_n_choices(set, i);
-    q->cont = calloc(q->nch, sizeof *q->cont);
-    q->n_cont = calloc(q->nch, sizeof *q->n_cont);
+    const char **conts = malloc((nch ? nch : 1) * sizeof *conts);
     elm_status st = ELM_OK;
-    char *whole = NULL;
-    if (!q->cont || !q->n_cont) {
+    if (!ctx || !conts)
         st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
-        goto done;
-    }
-    if ((st = elm_tok_encode(tok, ctx, cl, 0, &q->ctx, &q->n_ctx)) != ELM_OK)
-        goto done;
-    if (q->n_ctx == 0) {
-        st = elm_err(ELM_E_FORMAT, "question %zu: the cloze context tokenizes to nothing", i);
-        goto done;
-    }
-    for (size_t j = 0; j < q->nch; j++) {
-        const char *c = elm_mcq_choice(set, i, j);
-        size_t len = strlen(c);
-        free(whole);
-        whole = malloc(cl + len + 2);
-        if (!whole) {
-            st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
-            goto done;
-        }
-        memcpy(whole, ctx, cl);
-        whole[cl] = ' ';
-        memcpy(whole + cl + 1, c, len + 1);
-        int32_t *w = NULL;
-        size_t nw = 0;
-        if ((st = elm_tok_encode(tok, whole, cl + 1 + len, 0, &w, &nw)) != ELM_OK)
-            goto done;
-        if (nw <= q->n_ctx) {
-            free(w);
-            st = elm_err(ELM_E_FORMAT, "question %zu, choice %zu: continuation ' %s' adds no token after the context",
-                         i, j, c);
-            goto done;
-        }
-        q->n_cont[j] = nw - q->n_ctx;
-        /* cont = whole[n_ctx:], kept in place: shift it to the front */
-        memmove(w, w + q->n_ctx, q->n_cont[j] * sizeof *w);
-        q->cont[j] = w;
-    }
-done:
+    for (size_t j = 0; st == ELM_OK && j < nch; j++)
+        conts[j] = elm_mcq_choice(set, i, j);
+    if (st == ELM_OK)
+        st = elm_mcq_tok_build(tok, ctx, conts, nch, "mcq", i, q);
     free(ctx);
-    free(whole);
+    free(conts);
     return st;
 }
 
@@ -146,12 +94,12 @@ static et_tensor *token_logprobs(et_scope *s, et_tensor *logits, et_tensor *tgt,
 }
 
 /* One step: questions idx[0..b) of qs; fills loglik/n_tokens rows. */
-static elm_status score_batch(elm_model *m, cq *qs, const size_t *idx, size_t b, size_t stride, double *loglik,
+static elm_status score_batch(elm_model *m, elm_mcq_tok *qs, const size_t *idx, size_t b, size_t stride, double *loglik,
                               int32_t *n_tokens)
 {
     size_t T = 0, W = 0, R = 0, L = 0;
     for (size_t k = 0; k < b; k++) {
-        const cq *q = &qs[idx[k]];
+        const elm_mcq_tok *q = &qs[idx[k]];
         T = q->n_ctx > T ? q->n_ctx : T;
         W = q->nch > W ? q->nch : W;
         for (size_t j = 0; j < q->nch; j++)
@@ -179,20 +127,10 @@ static elm_status score_batch(elm_model *m, cq *qs, const size_t *idx, size_t b,
         goto done;
 
     /* the contexts, left-padded, through the cache */
-    int any_pad = 0;
-    for (size_t k = 0; k < b; k++) {
-        const cq *q = &qs[idx[k]];
-        size_t off = T - q->n_ctx;
-        any_pad |= off != 0;
-        for (size_t t = 0; t < T; t++) {
-            int real = t >= off;
-            ids[k * T + t] = real ? q->ctx[t - off] : pad;
-            mask[k * T + t] = real;
-            pos[k * T + t] = real ? (int64_t)(t - off) : 1;
-        }
-        for (size_t j = 0; j < q->nch; j++)
-            first[k * W + j] = q->cont[j][0];
-    }
+    int any_pad = elm_mcq_pad_left(qs, idx, b, T, pad, ids, mask, pos);
+    for (size_t k = 0; k < b; k++)
+        for (size_t j = 0; j < qs[idx[k]].nch; j++)
+            first[k * W + j] = qs[idx[k]].cont[j][0];
     int64_t shape[2] = {(int64_t)b, (int64_t)T}, fshape[2] = {(int64_t)b, (int64_t)W};
     elm_forward_opts fo;
     memset(&fo, 0, sizeof fo);
@@ -219,7 +157,7 @@ static elm_status score_batch(elm_model *m, cq *qs, const size_t *idx, size_t b,
     if ((st = et_scope_check(s)) != ELM_OK || (st = et_to_host(g, firstv, ET_F64, b * W * sizeof(double))) != ELM_OK)
         goto done;
     for (size_t k = 0; k < b; k++) {
-        const cq *q = &qs[idx[k]];
+        const elm_mcq_tok *q = &qs[idx[k]];
         for (size_t j = 0; j < q->nch; j++) {
             loglik[idx[k] * stride + j] = firstv[k * W + j];
             n_tokens[idx[k] * stride + j] = (int32_t)q->n_cont[j];
@@ -231,7 +169,7 @@ static elm_status score_batch(elm_model *m, cq *qs, const size_t *idx, size_t b,
     /* the remaining continuation tokens, one row per choice, right-padded */
     size_t r = 0;
     for (size_t k = 0; k < b; k++) {
-        const cq *q = &qs[idx[k]];
+        const elm_mcq_tok *q = &qs[idx[k]];
         for (size_t j = 0; j < q->nch; j++) {
             if (q->n_cont[j] <= 1)
                 continue;
@@ -268,7 +206,7 @@ static elm_status score_batch(elm_model *m, cq *qs, const size_t *idx, size_t b,
         goto done;
     r = 0;
     for (size_t k = 0; k < b; k++) {
-        const cq *q = &qs[idx[k]];
+        const elm_mcq_tok *q = &qs[idx[k]];
         for (size_t j = 0; j < q->nch; j++) {
             if (q->n_cont[j] <= 1)
                 continue;
@@ -296,28 +234,15 @@ done:
     return st;
 }
 
-typedef struct by_len {
-    size_t n_ctx, i;
-} by_len;
-
-static int by_len_desc(const void *a, const void *b)
-{
-    const by_len *x = a, *y = b;
-    if (x->n_ctx != y->n_ctx)
-        return x->n_ctx < y->n_ctx ? 1 : -1;
-    return x->i < y->i ? -1 : 1;
-}
-
 elm_status elm_mcq_cloze_scores(elm_model *m, const elm_mcq_set *set, size_t n, size_t stride, int64_t batch,
                                 elm_progress_fn progress, void *user, double t0, double *loglik, int32_t *n_tokens)
 {
     if (batch < 1)
         return elm_err(ELM_E_INVALID, "eval.batch must be >= 1 (got %lld)", (long long)batch);
-    cq *qs = calloc(n ? n : 1, sizeof *qs);
+    elm_mcq_tok *qs = calloc(n ? n : 1, sizeof *qs);
     size_t *order = calloc(n ? n : 1, sizeof *order);
-    by_len *key = calloc(n ? n : 1, sizeof *key);
     elm_status st = ELM_OK;
-    if (!qs || !order || !key) {
+    if (!qs || !order) {
         st = elm_err(ELM_E_NOMEM, "mcq: out of memory");
         goto done;
     }
@@ -325,11 +250,8 @@ elm_status elm_mcq_cloze_scores(elm_model *m, const elm_mcq_set *set, size_t n, 
         st = tokenize(m->tok, set, i, &qs[i]);
     if (st != ELM_OK)
         goto done;
-    for (size_t i = 0; i < n; i++)
-        key[i] = (by_len){qs[i].n_ctx, i};
-    qsort(key, n, sizeof *key, by_len_desc);
-    for (size_t i = 0; i < n; i++)
-        order[i] = key[i].i;
+    if ((st = elm_mcq_order_by_len(qs, n, order)) != ELM_OK)
+        goto done;
     for (size_t b0 = 0; b0 < n && st == ELM_OK; b0 += (size_t)batch) {
         size_t b = n - b0 < (size_t)batch ? n - b0 : (size_t)batch;
         st = score_batch(m, qs, order + b0, b, stride, loglik, n_tokens);
@@ -338,9 +260,8 @@ elm_status elm_mcq_cloze_scores(elm_model *m, const elm_mcq_set *set, size_t n, 
     }
 done:
     for (size_t i = 0; qs && i < n; i++)
-        cq_free(&qs[i]);
+        elm_mcq_tok_free(&qs[i]);
     free(qs);
     free(order);
-    free(key);
     return st;
 }
