@@ -3,6 +3,7 @@
 #include "erase/session.h"
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "io/atomic.h"
 #include "io/json.h"
@@ -205,7 +206,7 @@ static int call_progress(elm_erase *e, const char *detail)
     p.what = "erase";
     p.done = (uint64_t)e->micro;
     p.total = e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0;
-    p.seconds = e->t_start > 0 ? elm_erase_now() - e->t_start : 0;
+    p.seconds = e->t_start > 0 ? elm_clock_s() - e->t_start : 0;
     p.detail = detail;
     return e->progress(&p, e->user);
 }

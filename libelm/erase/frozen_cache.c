@@ -1,5 +1,6 @@
 #include "erase/frozen_cache.h"
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
@@ -37,23 +38,16 @@ struct elm_fcache {
 
 /* ---- fingerprint --------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 elm_status elm_fcache_fingerprint(elm_fcache *c, uint64_t *out)
 {
     ELM_CHECK_ARG(c, "c");
     ELM_CHECK_ARG(out, "out");
     if (!c->have_fp) {
-        double t0 = now_s();
+        double t0 = elm_clock_s();
         elm_status st = elm_model_fingerprint(c->m, FC_SEED_FINGERPRINT, FC_TAG, &c->fp);
         if (st != ELM_OK)
             return elm_err_context(st, "frozen cache");
-        c->stats.fingerprint_s = now_s() - t0;
+        c->stats.fingerprint_s = elm_clock_s() - t0;
         c->have_fp = 1;
     }
     *out = c->fp;

@@ -5,6 +5,7 @@
 #include "erase/objective_int.h"
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/dataset.h"
@@ -14,13 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-double elm_erase_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static elm_status get_choice(const elm_config *cfg, const char *key, const char *const *names, int n,
                              int *out)
@@ -430,7 +424,7 @@ static double acc_mean(const acc *a)
 elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
 {
     ELM_TRY(elm_erase_validate(e));
-    const double t0 = elm_erase_now();
+    const double t0 = elm_clock_s();
     if (e->step == 0 && e->t_start == 0)
         e->t_start = t0;
     snapshot snap = {0};
@@ -465,7 +459,7 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
                 p.what = "erase";
                 p.done = (uint64_t)(e->micro - nb + j + 1);
                 p.total = e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0;
-                p.seconds = elm_erase_now() - e->t_start;
+                p.seconds = elm_clock_s() - e->t_start;
                 snprintf(detail, sizeof detail, "step %lld micro %lld/%lld loss %.4f",
                          (long long)e->step + 1, (long long)k + 1, (long long)e->o.accum, r.total);
                 p.detail = detail;
@@ -518,7 +512,7 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
         s.grad_norm = norm;
         s.lr = lr;
         s.tokens = tokens;
-        s.seconds = elm_erase_now() - t0;
+        s.seconds = elm_clock_s() - t0;
         size_t n = size && size < sizeof s ? size : sizeof s;
         memcpy(stats, &s, n);
         stats->size = size ? size : (uint32_t)sizeof s;

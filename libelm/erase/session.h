@@ -134,7 +134,4 @@ elm_status elm_objective_init(elm_erase *e);
 /* Free what the objective keeps between steps (prefix K/V, disk cache). */
 void elm_objective_release(elm_erase *e);
 
-/* Wall clock in seconds. */
-double elm_erase_now(void);
-
 #endif

@@ -27,19 +27,13 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "eval/mcq_tok.h"
 #include "eval/eval.h"
 #include "tokenizer/tokenizer.h"
 
 static const char LETTERS[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void elm_wilson95(size_t k, size_t n, double *lo, double *hi)
 {
@@ -67,7 +61,7 @@ elm_status elm_mcq_report(elm_progress_fn progress, void *user, size_t done, siz
     pr.what = "eval";
     pr.done = done;
     pr.total = total;
-    pr.seconds = now_s() - t0;
+    pr.seconds = elm_clock_s() - t0;
     if (progress(&pr, user))
         return elm_err(ELM_E_CANCELLED, "mcq: cancelled after %zu of %zu questions", done, total);
     return ELM_OK;
@@ -303,7 +297,7 @@ elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *
     const char *subject = NULL, *scoring = NULL;
     int64_t limit = 0, batch = 8;
     elm_status st = ELM_OK;
-    double t0 = now_s();
+    double t0 = elm_clock_s();
     *out = NULL;
     if (scores_out)
         *scores_out = NULL;
@@ -386,7 +380,7 @@ elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *
     r->n_tokens = ntok;
     sc = NULL;
     ntok = NULL;
-    r->seconds = now_s() - t0;
+    r->seconds = elm_clock_s() - t0;
     *out = r;
     r = NULL;
 fail:

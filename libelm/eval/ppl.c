@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "eval/eval.h"
 #include "generate/generate.h"
@@ -27,13 +28,6 @@
 #include "tokenizer/tokenizer.h"
 
 #define TOKEN_BUDGET 1024 /* padded tokens per forward pass (bounds the [B,T,V] logits) */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct win {
     size_t seq;
@@ -57,7 +51,7 @@ elm_status elm_nll_windows(elm_model *m, const int32_t *const *seqs, const size_
                            void *user, double *nll_sum, int64_t *n_tokens)
 {
     elm_status st = ELM_OK;
-    double t0 = now_s();
+    double t0 = elm_clock_s();
     *nll_sum = 0;
     *n_tokens = 0;
     if (window <= 0)
@@ -150,7 +144,7 @@ elm_status elm_nll_windows(elm_model *m, const int32_t *const *seqs, const size_
             pr.what = "eval";
             pr.done = k0;
             pr.total = nw;
-            pr.seconds = now_s() - t0;
+            pr.seconds = elm_clock_s() - t0;
             if (progress(&pr, user))
                 st = elm_err(ELM_E_CANCELLED, "perplexity: cancelled after %zu of %zu windows", k0, nw);
         }
@@ -190,7 +184,7 @@ elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_config *cfg, elm
 {
     int64_t window, stride, batch, limit;
     size_t n;
-    double t0 = now_s();
+    double t0 = elm_clock_s();
     ELM_TRY(elm_config_get_int(cfg, "eval.window", &window));
     ELM_TRY(elm_config_get_int(cfg, "eval.stride", &stride));
     ELM_TRY(elm_config_get_int(cfg, "eval.batch", &batch));
@@ -215,7 +209,7 @@ elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_config *cfg, elm
     free(ids);
     free(lens);
     if (st == ELM_OK)
-        fill_result(out, sum, count, now_s() - t0);
+        fill_result(out, sum, count, elm_clock_s() - t0);
     return st;
 }
 
@@ -225,7 +219,7 @@ elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts,
     int64_t window, stride, batch, limit;
     size_t n;
     elm_gen_params gp;
-    double t0 = now_s();
+    double t0 = elm_clock_s();
     ELM_TRY(elm_config_get_int(cfg, "eval.window", &window));
     ELM_TRY(elm_config_get_int(cfg, "eval.stride", &stride));
     ELM_TRY(elm_config_get_int(cfg, "eval.batch", &batch));
@@ -281,7 +275,7 @@ elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts,
             pr.what = "generate";
             pr.done = b0 + b;
             pr.total = n;
-            pr.seconds = now_s() - t0;
+            pr.seconds = elm_clock_s() - t0;
             if (progress(&pr, user))
                 st = elm_err(ELM_E_CANCELLED, "reverse perplexity: cancelled after %zu of %zu prompts", b0 + b, n);
         }
@@ -297,6 +291,6 @@ elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts,
     free(lens);
     free(from);
     if (st == ELM_OK)
-        fill_result(out, sum, count, now_s() - t0);
+        fill_result(out, sum, count, elm_clock_s() - t0);
     return st;
 }

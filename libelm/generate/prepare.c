@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "generate/generate.h"
 #include "io/atomic.h"
@@ -48,13 +49,6 @@ static int ends_with(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 typedef struct out_file {
@@ -288,7 +282,7 @@ elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_config *
         json_object_put(f.root);
         return st;
     }
-    double t0 = now_s();
+    double t0 = elm_clock_s();
     for (size_t i = f.done; i < total && st == ELM_OK; i++) {
         char *prompt = NULL, *cont = NULL;
         st = elm_prepare_entry(m, elm_dataset_text_at(forget, i), concept, cfg, tp, entry_seed((uint64_t)seed, group, i),
@@ -312,7 +306,7 @@ elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_config *
             pr.what = "prepare";
             pr.done = i + 1;
             pr.total = total;
-            pr.seconds = now_s() - t0;
+            pr.seconds = elm_clock_s() - t0;
             if (progress(&pr, user))
                 st = elm_err(ELM_E_CANCELLED, "prepare: cancelled after %zu entries (%s holds them; run again to resume)",
                              i + 1, out_path);
