@@ -40,9 +40,6 @@ elm_status elm_mcq_cloze_scores(elm_model *m, const elm_mcq_set *set, size_t n, 
  * callback asks to stop. ELM_OK when progress is NULL. */
 elm_status elm_mcq_report(elm_progress_fn progress, void *user, size_t done, size_t total, double t0);
 
-/* Characters (Unicode code points) of a UTF-8 string. */
-size_t elm_utf8_chars(const char *s);
-
 /* 95% Wilson score interval for k successes out of n. */
 void elm_wilson95(size_t k, size_t n, double *lo, double *hi);
 

@@ -29,6 +29,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "eval/mcq_tok.h"
 #include "eval/eval.h"
 #include "tokenizer/tokenizer.h"
@@ -354,7 +355,8 @@ elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *
     for (size_t i = 0; i < n; i++) {
         size_t nch = elm_mcq_n_choices(set, i);
         for (size_t j = 0; cloze && j < nch; j++) {
-            size_t c = elm_utf8_chars(elm_mcq_choice(set, i, j));
+            const char *ch = elm_mcq_choice(set, i, j);
+            size_t c = elm_utf8_count(ch, strlen(ch));
             chars[j] = c ? (double)c : 1.0; /* an empty choice: its sum (lm-eval would divide by 0) */
         }
         r->predicted[i] = argmax_row(sc + i * W, cloze ? chars : NULL, nch, &r->margins[i]);

@@ -57,14 +57,6 @@ char *elm_mcq_cloze_context(const elm_mcq_set *set, size_t i)
     return out;
 }
 
-size_t elm_utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 /* The cloze form: context = "Question: ...\nAnswer:", continuation j = choice j's text. */
 static elm_status tokenize(const elm_tokenizer *tok, const elm_mcq_set *set, size_t i, elm_mcq_tok *q)
 {

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 struct elm_dataset {
     uint32_t magic; /* ELM_DATASET_MAGIC while live */
@@ -133,40 +134,6 @@ size_t elm_data_line_of(const char *buf, size_t off)
     return line;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* > U+10FFFF */
-    } else
-        return 0;
-    if (left < n)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < n; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
 elm_status elm_utf8_check(const char *path, const char *buf, size_t len)
 {
     const unsigned char *s = (const unsigned char *)buf;
@@ -177,34 +144,13 @@ elm_status elm_utf8_check(const char *path, const char *buf, size_t len)
             i++;
             continue;
         }
-        size_t n = utf8_seq(s + i, len - i);
+        size_t n = elm_utf8_seq_len(s + i, len - i);
         if (!n)
             return elm_err(ELM_E_FORMAT, "%s:%zu: invalid UTF-8 at byte offset %zu (byte 0x%02X)", path,
                            line, i, s[i]);
         i += n;
     }
     return ELM_OK;
-}
-
-size_t elm_utf8_count(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
-size_t elm_utf8_prefix(const char *s, size_t len, size_t n)
-{
-    size_t i = 0, cps = 0;
-    for (; i < len; i++) {
-        if (((unsigned char)s[i] & 0xC0) != 0x80) {
-            if (cps == n)
-                break;
-            cps++;
-        }
-    }
-    return i;
 }
 
 /* ---- dataset building ---------------------------------------------------------- */

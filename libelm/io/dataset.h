@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "elm.h"
+#include "core/utf8.h"
 #include "io/mcq.h"
 
 typedef enum elm_data_format {
@@ -86,10 +87,6 @@ elm_status elm_data_read_file(const char *path, char **buf, size_t *len);
 /* Check buf is valid UTF-8 (no overlongs, surrogates or > U+10FFFF);
  * ELM_E_FORMAT naming path, line and byte offset otherwise. */
 elm_status elm_utf8_check(const char *path, const char *buf, size_t len);
-/* Code points in s[0..len). */
-size_t elm_utf8_count(const char *s, size_t len);
-/* Byte length of the first n code points of s[0..len). */
-size_t elm_utf8_prefix(const char *s, size_t len, size_t n);
 /* 1-based line of byte offset off in buf. */
 size_t elm_data_line_of(const char *buf, size_t off);
 

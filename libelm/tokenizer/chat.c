@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "tokenizer/nfc.h"
 #include "tokenizer/tk_internal.h"
 
@@ -40,7 +41,7 @@ static void strip_span(const char *s, const char **b, const char **e, int left, 
 {
     const char *p = s, *q = s + strlen(s);
     while (left && p < q) {
-        size_t l = tk_utf8_valid_len((const unsigned char *)p, (size_t)(q - p));
+        size_t l = elm_utf8_seq_len((const unsigned char *)p, (size_t)(q - p));
         if (!l)
             break;
         size_t dl;

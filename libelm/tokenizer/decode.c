@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "tokenizer/nfc.h"
 #include "tokenizer/tk_internal.h"
 
@@ -197,9 +198,7 @@ static elm_status dec_bytefallback(tlist *l)
 static elm_status dec_strip(tstr *t, const tk_dec *d)
 {
     /* count characters equal to content at both ends (content: one char) */
-    size_t nchars = 0;
-    for (size_t i = 0; i < t->n; i++)
-        nchars += ((unsigned char)t->s[i] & 0xC0) != 0x80;
+    size_t nchars = elm_utf8_count(t->s, t->n);
     size_t start_cut = 0, stop_cut = 0, pos = 0;
     while ((int)start_cut < d->start && pos + d->alen <= t->n && memcmp(t->s + pos, d->a, d->alen) == 0) {
         start_cut++;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "tokenizer/nfc.h"
 #include "tokenizer/tk_internal.h"
 
@@ -504,7 +505,7 @@ static elm_status bpe_word(const elm_tokenizer *t, const char *s, size_t n, ivec
         ns++;                         \
     } while (0)
     for (size_t i = 0; i < n;) {
-        size_t l = t->byte_level ? 1 : tk_utf8_valid_len((const unsigned char *)s + i, n - i);
+        size_t l = t->byte_level ? 1 : elm_utf8_seq_len((const unsigned char *)s + i, n - i);
         if (!l)
             l = 1;
         int32_t id = l == 1 && t->byte_level ? tk_map_get(&t->vocab, s + i, 1) : tk_map_get(&t->vocab, s + i, l);

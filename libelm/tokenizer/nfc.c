@@ -6,41 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
-
-size_t tk_utf8_valid_len(const unsigned char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n < need)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return need;
-}
+#include "core/utf8.h"
 
 size_t tk_utf8_bad_len(const unsigned char *s, size_t n)
 {
@@ -126,7 +92,7 @@ int tk_utf8_is_valid(const char *s, size_t n)
             i++;
             continue;
         }
-        size_t l = tk_utf8_valid_len(u + i, n - i);
+        size_t l = elm_utf8_seq_len(u + i, n - i);
         if (!l)
             return 0;
         i += l;
@@ -142,7 +108,7 @@ elm_status tk_utf8_lossy(const char *s, size_t n, char **out, size_t *out_len)
         return elm_err(ELM_E_NOMEM, "tokenizer: out of memory (%zu bytes)", n * 3 + 1);
     size_t i = 0, k = 0;
     while (i < n) {
-        size_t l = u[i] < 0x80 ? 1 : tk_utf8_valid_len(u + i, n - i);
+        size_t l = u[i] < 0x80 ? 1 : elm_utf8_seq_len(u + i, n - i);
         if (l) {
             memcpy(o + k, u + i, l);
             k += l;

@@ -18,9 +18,6 @@ extern const unsigned tk_decomp_count;
 extern const tk_comp_entry tk_comp_table[];
 extern const unsigned tk_comp_count;
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if the bytes
- * there do not start a valid sequence. */
-size_t tk_utf8_valid_len(const unsigned char *s, size_t n);
 /* Length of the maximal subpart of an ill-formed sequence at s (>= 1):
  * what one U+FFFD replaces, as Python's and Rust's lossy decoders do. */
 size_t tk_utf8_bad_len(const unsigned char *s, size_t n);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "tokenizer/nfc.h"
 #include "tokenizer/tk_internal.h"
 
@@ -217,7 +218,7 @@ int tk_bytelevel_unmap(const char *s, size_t n, char **out, size_t *out_len)
     size_t k = 0;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        size_t l = tk_utf8_valid_len(u + i, n - i);
+        size_t l = elm_utf8_seq_len(u + i, n - i);
         if (!l) {
             free(o);
             return 0;
