@@ -1,32 +1,36 @@
 #include "core/utf8.h"
 
-size_t elm_utf8_seq_len(const unsigned char *s, size_t n)
+size_t elm_utf8_lead(unsigned c, unsigned *lo, unsigned *hi)
 {
-    if (n == 0)
-        return 0;
-    unsigned c = s[0];
+    *lo = 0x80;
+    *hi = 0xBF;
     if (c < 0x80)
         return 1;
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
     if (c >= 0xC2 && c <= 0xDF)
-        need = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
+        return 2;
+    if (c >= 0xE0 && c <= 0xEF) {
         if (c == 0xE0)
-            lo = 0xA0; /* overlong */
+            *lo = 0xA0; /* overlong */
         else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
+            *hi = 0x9F; /* surrogates */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
         if (c == 0xF0)
-            lo = 0x90; /* overlong */
+            *lo = 0x90; /* overlong */
         else if (c == 0xF4)
-            hi = 0x8F; /* > U+10FFFF */
-    } else
-        return 0;
-    if (n < need)
-        return 0;
+            *hi = 0x8F; /* > U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+size_t elm_utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned lo, hi;
+    size_t need = n ? elm_utf8_lead(s[0], &lo, &hi) : 0;
+    if (need <= 1 || n < need)
+        return need <= 1 ? need : 0;
     if (s[1] < lo || s[1] > hi)
         return 0;
     for (size_t i = 2; i < need; i++)

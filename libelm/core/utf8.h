@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 
+/* Sequence length (1..4) that lead byte c announces, with the allowed range
+ * [lo, hi] of the second byte (the rest are 0x80..0xBF); 0 if c cannot lead. */
+size_t elm_utf8_lead(unsigned c, unsigned *lo, unsigned *hi);
 /* Length (1..4) of the well-formed UTF-8 sequence at s (n bytes available),
  * or 0 if it is ill-formed or truncated (RFC 3629: no overlongs, no
  * surrogates, nothing above U+10FFFF). */
