@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "io/atomic.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -199,16 +200,8 @@ static elm_status write_state_json(elm_erase *e, const char *path)
 
 static int call_progress(elm_erase *e, const char *detail)
 {
-    if (!e->progress)
-        return 0;
-    elm_progress p;
-    ELM_STRUCT_INIT(&p);
-    p.what = "erase";
-    p.done = (uint64_t)e->micro;
-    p.total = e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0;
-    p.seconds = e->t_start > 0 ? elm_clock_s() - e->t_start : 0;
-    p.detail = detail;
-    return e->progress(&p, e->user);
+    return elm_progress_report(e->progress, e->user, "erase", (uint64_t)e->micro,
+                               e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0, e->t_start, detail);
 }
 
 elm_status elm_erase_save(elm_erase *e, const char *dir)

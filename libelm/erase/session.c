@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/log.h"
 #include "io/dataset.h"
 
@@ -454,16 +455,11 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
             if (e->on_micro)
                 e->on_micro(&r, e->on_micro_user);
             if (e->progress) {
-                elm_progress p;
-                ELM_STRUCT_INIT(&p);
-                p.what = "erase";
-                p.done = (uint64_t)(e->micro - nb + j + 1);
-                p.total = e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0;
-                p.seconds = elm_clock_s() - e->t_start;
                 snprintf(detail, sizeof detail, "step %lld micro %lld/%lld loss %.4f",
                          (long long)e->step + 1, (long long)k + 1, (long long)e->o.accum, r.total);
-                p.detail = detail;
-                if (e->progress(&p, e->user) != 0)
+                if (elm_progress_report(e->progress, e->user, "erase", (uint64_t)(e->micro - nb + j + 1),
+                                        e->o.steps > 0 ? (uint64_t)(e->o.steps * e->o.accum) : 0, e->t_start,
+                                        detail) != 0)
                     st = elm_err(ELM_E_CANCELLED, "erase: cancelled by the progress callback at step %lld "
                                                   "(nothing changed)", (long long)e->step + 1);
             }

@@ -29,6 +29,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/utf8.h"
 #include "eval/mcq_tok.h"
 #include "eval/eval.h"
@@ -54,16 +55,7 @@ void elm_wilson95(size_t k, size_t n, double *lo, double *hi)
 
 elm_status elm_mcq_report(elm_progress_fn progress, void *user, size_t done, size_t total, double t0)
 {
-    if (!progress)
-        return ELM_OK;
-    elm_progress pr;
-    memset(&pr, 0, sizeof pr);
-    pr.size = sizeof pr;
-    pr.what = "eval";
-    pr.done = done;
-    pr.total = total;
-    pr.seconds = elm_clock_s() - t0;
-    if (progress(&pr, user))
+    if (elm_progress_report(progress, user, "eval", done, total, t0, NULL))
         return elm_err(ELM_E_CANCELLED, "mcq: cancelled after %zu of %zu questions", done, total);
     return ELM_OK;
 }

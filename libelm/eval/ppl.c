@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "eval/eval.h"
 #include "generate/generate.h"
 #include "io/dataset.h"
@@ -137,17 +138,8 @@ elm_status elm_nll_windows(elm_model *m, const int32_t *const *seqs, const size_
         free(tgt);
         free(vals);
         k0 += b;
-        if (st == ELM_OK && progress) {
-            elm_progress pr;
-            memset(&pr, 0, sizeof pr);
-            pr.size = sizeof pr;
-            pr.what = "eval";
-            pr.done = k0;
-            pr.total = nw;
-            pr.seconds = elm_clock_s() - t0;
-            if (progress(&pr, user))
-                st = elm_err(ELM_E_CANCELLED, "perplexity: cancelled after %zu of %zu windows", k0, nw);
-        }
+        if (st == ELM_OK && elm_progress_report(progress, user, "eval", k0, nw, t0, NULL))
+            st = elm_err(ELM_E_CANCELLED, "perplexity: cancelled after %zu of %zu windows", k0, nw);
     }
     et_set_grad_enabled(prev);
     free(w);
@@ -268,17 +260,8 @@ elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts,
         }
         for (size_t k = 0; k < b; k++)
             elm_gen_result_clear(&res[k]);
-        if (st == ELM_OK && progress) {
-            elm_progress pr;
-            memset(&pr, 0, sizeof pr);
-            pr.size = sizeof pr;
-            pr.what = "generate";
-            pr.done = b0 + b;
-            pr.total = n;
-            pr.seconds = elm_clock_s() - t0;
-            if (progress(&pr, user))
-                st = elm_err(ELM_E_CANCELLED, "reverse perplexity: cancelled after %zu of %zu prompts", b0 + b, n);
-        }
+        if (st == ELM_OK && elm_progress_report(progress, user, "generate", b0 + b, n, t0, NULL))
+            st = elm_err(ELM_E_CANCELLED, "reverse perplexity: cancelled after %zu of %zu prompts", b0 + b, n);
     }
     double sum = 0;
     int64_t count = 0;

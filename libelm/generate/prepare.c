@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "generate/generate.h"
 #include "io/atomic.h"
 #include "io/dataset.h"
@@ -299,18 +300,9 @@ elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_config *
         json_object_array_add(f.jsonl ? f.root : f.list, e);
         if ((st = write_out(out_path, &f)) != ELM_OK)
             break;
-        if (progress) {
-            elm_progress pr;
-            memset(&pr, 0, sizeof pr);
-            pr.size = sizeof pr;
-            pr.what = "prepare";
-            pr.done = i + 1;
-            pr.total = total;
-            pr.seconds = elm_clock_s() - t0;
-            if (progress(&pr, user))
-                st = elm_err(ELM_E_CANCELLED, "prepare: cancelled after %zu entries (%s holds them; run again to resume)",
-                             i + 1, out_path);
-        }
+        if (elm_progress_report(progress, user, "prepare", i + 1, total, t0, NULL))
+            st = elm_err(ELM_E_CANCELLED, "prepare: cancelled after %zu entries (%s holds them; run again to resume)",
+                         i + 1, out_path);
     }
     if (st == ELM_OK && f.done >= total) {
         /* nothing new: still make sure the file exists */
