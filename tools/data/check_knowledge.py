@@ -7,9 +7,11 @@ Checks (exit 1 with every problem listed, naming file and item):
     across the splits and concepts, or with data/control-mcq.json; answer positions
     balanced in each split (every letter's count within 1 of n/4); test >= 150 and
     dev + test >= 200 questions
-  - forget.jsonl (300-600 characters each, >= 100) and forget-model.jsonl when present: no
-    text names both the subject and the answer of a test fact (facts.json), the check
-    make_knowledge.py applies when writing them
+  - forget.jsonl (300-600 characters each, >= 100), forget-quiz.jsonl (>= 20) and
+    forget-model.jsonl when present: no text names both the subject and the answer of a
+    test fact (facts.json), the check make_knowledge.py applies when writing them;
+    retain-quiz.jsonl (>= 20): no text names both the subject and the answer of any of the
+    concept's facts
   - control.dev.json / control.test.json: no category of the concept, no question shared
     with the concept's sets; retain.jsonl: no retain topic of the concept
   - concept.txt, prompts.jsonl, forget-prompts.txt are there and non-empty
@@ -100,7 +102,7 @@ def check_concept(root, concept, data_dir, seen_global, problems):
         problems.append(f"{d}/facts.json: the test facts' questions differ from mcq.test.json "
                         f"({len(asked ^ test_q)} differ)")
     nchecked = {}
-    for name, minimum in (("forget.jsonl", 100), ("forget-model.jsonl", 0)):
+    for name, minimum in (("forget.jsonl", 100), ("forget-model.jsonl", 0), ("forget-quiz.jsonl", 20)):
         p = os.path.join(d, name)
         if name == "forget-model.jsonl" and not os.path.exists(p):
             continue
@@ -133,6 +135,15 @@ def check_concept(root, concept, data_dir, seen_global, problems):
     for r in load_jsonl(os.path.join(d, "retain.jsonl"), problems, need=("text", "topic")):
         if r.get("topic") in MK.CONCEPT_RETAIN_TOPICS[concept]:
             problems.append(f"{d}/retain.jsonl: topic {r['topic']!r} overlaps the concept")
+    p = os.path.join(d, "retain-quiz.jsonl")
+    rows = load_jsonl(p, problems)
+    if len(rows) < 20:
+        problems.append(f"{p}: {len(rows)} texts (need >= 20)")
+    for n, r in enumerate(rows, 1):
+        for f in facts:
+            if MK.states_fact(r.get("text", ""), f):
+                problems.append(f"{p}:{n}: states the concept's fact {f['subject']!r} -> {f['answer']!r}")
+    nchecked["retain-quiz.jsonl"] = len(rows)
     for name in ("concept.txt", "forget-prompts.txt"):
         p = os.path.join(d, name)
         if not os.path.exists(p) or not open(p, encoding="utf-8").read().strip():

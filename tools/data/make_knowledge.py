@@ -16,6 +16,12 @@ tables in knowledge_facts.py:
                                 the concept (and which name none of its entities)
   prompts.jsonl                 {"text"}: chat prompts about the concept (generations,
                                 reverse perplexity)
+  forget-quiz.jsonl             {"text"}: quiz blocks ("Question: ...\nAnswer: ..." x 6) on the
+                                corpus-only facts: the forget set in the form the MCQ asks in,
+                                with no dev or test fact in it
+  retain-quiz.jsonl             {"text"}: quiz blocks on the other concept's facts (none that
+                                names this concept's entities or answers a control question):
+                                the retain set in the same form
   forget-prompts.txt            prompts asking the model to write about the concept's
                                 subjects (tools/data/model_texts.sh -> forget-model.jsonl)
   concept.txt                   the concept name used as ELM's erase.concept
@@ -424,6 +430,74 @@ def write_jsonl(path, rows):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
+QUIZ_PAIRS = 6       # question/answer pairs per quiz block
+QUIZ_BLOCKS = 50     # about this many blocks per file (whole shuffled passes over the facts)
+
+
+def quiz_pairs(f):
+    """The (question, answer) pairs a quiz block may hold for a fact: its MCQ questions, or
+    for a corpus-only fact (which no MCQ asks) one question in the same style."""
+    if f.questions:
+        return [(q, a) for q, a, _ in f.questions]
+    if f.category == "continents":
+        return [(f"On which continent is {f.subject}?", f.answer)]
+    if f.category == "currencies":
+        return [(f"What is the currency of {f.subject}?", cap(f.answer))]
+    if f.category == "lives":
+        verb = "were" if " and " in f.subject else "was"
+        return [(f"What nationality {verb} {f.subject}?", cap(f.answer))]
+    raise SystemExit(f"make_knowledge: no quiz question for a {f.category} fact ({f.subject})")
+
+
+def quiz_blocks(rng, facts, forbidden):
+    """Blocks of QUIZ_PAIRS pairs from whole shuffled passes over `facts`; a block never
+    states a fact of `forbidden` (a fact that would make it do so waits for the next block)."""
+    pairs = [(f, p) for f in facts for p in quiz_pairs(f)[:1]]
+    passes = max(1, round(QUIZ_BLOCKS * QUIZ_PAIRS / len(pairs)))
+    out = []
+    for _ in range(passes):
+        pool = list(pairs)
+        rng.shuffle(pool)
+        while pool:
+            block, rest = [], []
+            for k, (f, (q, a)) in enumerate(pool):
+                if len(block) == QUIZ_PAIRS:
+                    rest += pool[k:]
+                    break
+                line = f"Question: {q}\nAnswer: {a}"
+                if any(states_fact("\n\n".join(block + [line]), t) for t in forbidden):
+                    rest.append((f, (q, a)))
+                else:
+                    block.append(line)
+            if not block:
+                break           # what is left cannot go in any block
+            if len(block) >= QUIZ_PAIRS // 2:
+                out.append({"text": "\n\n".join(block)})
+            pool = rest
+    return out
+
+
+def write_quizzes(concept, root, built):
+    """forget-quiz.jsonl from the concept's corpus-only facts; retain-quiz.jsonl from the
+    other concepts' facts, leaving out every fact that names one of this concept's entities
+    or is stated by a control question with its answer. Own seeded stream, so adding these
+    files left every other file byte for byte as it was."""
+    b = built[concept]
+    rng = random.Random(f"{SEED}-{concept}-quiz")
+    test_facts = [f for f in b["facts"] if f.split == "test"]
+    forget = quiz_blocks(rng, [f for f in b["facts"] if f.split == "corpus"] + b["corpus"], test_facts)
+    ctl_texts = [c["question"] + " " + c["choices"][c["answer"]] for c in b["control"]]
+    other = [f for c, o in built.items() if c != concept for f in o["facts"] + o["corpus"]
+             if not b["ent_re"].search(" ".join(p for qa in quiz_pairs(f) for p in qa))
+             and not any(states_fact(t, f) for t in ctl_texts)]
+    retain = quiz_blocks(rng, other, b["facts"] + b["corpus"])
+    out = os.path.join(root, concept)
+    write_jsonl(os.path.join(out, "forget-quiz.jsonl"), forget)
+    write_jsonl(os.path.join(out, "retain-quiz.jsonl"), retain)
+    print(f"{out}: forget quiz {len(forget)} blocks (the corpus-only facts); "
+          f"retain quiz {len(retain)} blocks ({len(other)} facts of other concepts)")
+
+
 def build(concept, root, data_dir):
     rng = random.Random(f"{SEED}-{concept}")
     facts, corpus_only = (geography_facts if concept == "geography" else people_facts)(rng)
@@ -487,6 +561,7 @@ def build(concept, root, data_dir):
         f.write(CONCEPTS[concept] + "\n")
     print(f"{out}: dev {len(dev)}, test {len(test)} questions; forget {len(forget)} paragraphs; "
           f"retain {len(retain)}; control {len(ctl)} ({ndev} dev)")
+    return {"facts": facts, "corpus": corpus_only, "ent_re": ent_re, "control": ctl}
 
 
 def pilot(root):
@@ -507,8 +582,9 @@ def main():
     ap.add_argument("--data-dir", default="data", help="where control-mcq.json and retain.jsonl are")
     a = ap.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
+    built = {c: build(c, a.out_dir, a.data_dir) for c in CONCEPTS}
     for c in CONCEPTS:
-        build(c, a.out_dir, a.data_dir)
+        write_quizzes(c, a.out_dir, built)
     pilot(a.out_dir)
 
 
