@@ -38,6 +38,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+from sets import concept_sets, write_jsonl  # noqa: E402
 from textstats import repetition_rate  # noqa: E402
 
 # The LoRA, optimizer and data every method shares (the demo's settings: rank 4 on the
@@ -138,21 +139,15 @@ class Bench:
         return p
 
     def prepare(self):
-        """The work folder's inputs: forget texts (the project's paragraphs and the model's own
-        texts, interleaved), retain texts, the dev/test general paragraphs, generation prompts."""
+        """The work folder's inputs: the forget and retain sets (bench/erasure/sets.py: the
+        project's paragraphs and the model's own texts, quiz blocks in both), the dev/test
+        general paragraphs, generation prompts."""
         w = self.a.work
-        rows = [self.rows(f) for f in ("forget.jsonl", "forget-model.jsonl") if os.path.exists(os.path.join(self.kdir, f))]
-        mixed = []
-        for i in range(max(len(r) for r in rows)):
-            mixed += [r[i] for r in rows if i < len(r)]
-        retain = self.rows("retain.jsonl")
-        if self.a.quiz_every:
-            mixed = interleave(mixed, self.rows("forget-quiz.jsonl"), self.a.quiz_every)
-            retain = interleave(retain, self.rows("retain-quiz.jsonl"), self.a.quiz_every)
+        forget, retain = concept_sets(self.kdir, self.a.quiz_every)
         self.forget = os.path.join(w, "forget.jsonl")
         self.retain = os.path.join(w, "retain.jsonl")
-        write_jsonl(self.forget, [{"text": r["text"]} for r in mixed])
-        write_jsonl(self.retain, [{"text": r["text"]} for r in retain])
+        write_jsonl(self.forget, forget)
+        write_jsonl(self.retain, retain)
         gen = [json.loads(l) for l in open(os.path.join(ROOT, "data", "general-text.jsonl"), encoding="utf-8") if l.strip()]
         nd = self.a.n_general_dev
         self.general_dev = os.path.join(w, "general-dev.jsonl")
@@ -169,12 +164,9 @@ class Bench:
         self.n_concept_prompts = len(cp)
         self.forget_dev, self.forget_test = self.k("mcq.dev.json"), self.k("mcq.test.json")
         self.control_dev, self.control_test = self.control_split("dev"), self.control_split("test")
-        self.say(f"data: {len(mixed)} forget texts, {sum(1 for _ in open(self.retain))} retain texts, "
+        self.say(f"data: {len(forget)} forget texts, {sum(1 for _ in open(self.retain))} retain texts, "
                  f"forget MCQ {len(json.load(open(self.forget_dev)))} dev / {len(json.load(open(self.forget_test)))} test, "
                  f"control {len(json.load(open(self.control_dev)))} dev / {len(json.load(open(self.control_test)))} test")
-
-    def rows(self, name):
-        return [json.loads(l) for l in open(self.k(name), encoding="utf-8") if l.strip()]
 
     def control_split(self, split):
         f = os.path.join(self.kdir, f"control.{split}.json")
@@ -312,23 +304,6 @@ class Bench:
         open(stem + ".md", "w").write(md)
         print(md)
         self.say(f"wrote {stem}.json / .md")
-
-
-def write_jsonl(path, rows):
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(path + ".tmp", path)
-
-
-def interleave(texts, quiz, every):
-    """One quiz block after every `every` texts, while blocks last; the rest of the texts after."""
-    out, q = [], iter(quiz)
-    for i, t in enumerate(texts, 1):
-        out.append(t)
-        if i % every == 0:
-            out += [b for b in [next(q, None)] if b is not None]
-    return out + list(q)
 
 
 def parse_losses(log):
