@@ -14,6 +14,7 @@
  * checkpoint) and model/describe.h (the tensors the loader reads, the files
  * of an HF checkpoint), so that a model is described in exactly one place. */
 #include "core/error.h"
+#include "core/str.h"
 #include "io/dataset.h"
 #include "io/gguf.h"
 #include "io/json.h"
@@ -30,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,12 +48,6 @@ static void dir_of(const char *path, char *out, size_t cap)
         snprintf(out, cap, "/");
     else
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
-}
-
-static int has_suffix(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
 }
 
 static const char *base_name(const char *p)
@@ -237,7 +231,7 @@ static elm_status inspect_hf_model(const char *path, int is_dir, jb *b)
         put_int(b, "n_tensors", (int64_t)elm_wsrc_count(w));
         put_str(b, "dtype", T.dtypes);
         put_bool(b, "has_tokenizer", file_in(dir, "tokenizer.json", p, sizeof p));
-        put_bool(b, "sharded", has_suffix(ckpt, ".index.json"));
+        put_bool(b, "sharded", elm_str_has_suffix_nocase(ckpt, ".index.json"));
     }
     elm_wsrc_unref(w);
     return st;
@@ -535,9 +529,9 @@ static elm_status inspect_data(const char *path, const elm_config *cfg, jb *b)
  * the first KiB) is one tokenizer.json files start with. */
 static int looks_like_tokenizer_json(const char *path)
 {
-    if (has_suffix(path, "tokenizer.json"))
+    if (elm_str_has_suffix_nocase(path, "tokenizer.json"))
         return 1;
-    if (!has_suffix(path, ".json"))
+    if (!elm_str_has_suffix_nocase(path, ".json"))
         return 0;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -575,19 +569,20 @@ static elm_status dispatch(const char *path, const elm_config *cfg, jb *b)
     }
     if (!S_ISREG(sb.st_mode))
         return elm_err(ELM_E_IO, "%s: not a regular file or directory", path);
-    if (starts_with_bytes(path, "GGUF", 4) || has_suffix(path, ".gguf"))
+    if (starts_with_bytes(path, "GGUF", 4) || elm_str_has_suffix_nocase(path, ".gguf"))
         return inspect_gguf_model(path, b);
     if (elm_is_pickle_name(path))
         return elm_pickle_error(path);
     const char *bn = base_name(path);
-    if (has_suffix(path, ".safetensors") || has_suffix(path, ".safetensors.index.json")) {
+    if (elm_str_has_suffix_nocase(path, ".safetensors") ||
+        elm_str_has_suffix_nocase(path, ".safetensors.index.json")) {
         char dir[PATH_CAP];
         dir_of(path, dir, sizeof dir);
         if (strcmp(bn, "adapter_model.safetensors") == 0 && file_in(dir, "adapter_config.json", p, sizeof p))
             return inspect_adapter(dir, b);
         if (file_in(dir, "config.json", p, sizeof p))
             return inspect_hf_model(path, 0, b);
-        if (has_suffix(path, ".index.json"))
+        if (elm_str_has_suffix_nocase(path, ".index.json"))
             return elm_err(ELM_E_IO, "%s: no config.json next to the index", path);
         return inspect_safetensors(path, b);
     }

@@ -7,13 +7,13 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/str.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,12 +186,6 @@ static elm_status load_weights(loader *L)
     return ELM_OK;
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
 static int is_gguf_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -282,7 +276,7 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
 
     elm_status st = ELM_OK;
     elm_wsrc *w = NULL;
-    if (!is_dir && (is_gguf_file(path) || has_suffix(path, ".gguf"))) {
+    if (!is_dir && (is_gguf_file(path) || elm_str_has_suffix_nocase(path, ".gguf"))) {
         m->from_gguf = 1;
         st = elm_wsrc_open_gguf(path, &w);
         if (st == ELM_OK)
