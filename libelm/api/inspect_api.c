@@ -62,17 +62,6 @@ static int file_in(const char *dir, const char *name, char *out, size_t cap)
     return n > 0 && (size_t)n < cap && access(out, F_OK) == 0;
 }
 
-static int starts_with_bytes(const char *path, const char *magic, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    char buf[8] = {0};
-    size_t got = fread(buf, 1, n < sizeof buf ? n : sizeof buf, f);
-    fclose(f);
-    return got == n && memcmp(buf, magic, n) == 0;
-}
-
 /* json-c setters that record an allocation failure once. */
 typedef struct jb {
     json_object *o;
@@ -569,7 +558,7 @@ static elm_status dispatch(const char *path, const elm_config *cfg, jb *b)
     }
     if (!S_ISREG(sb.st_mode))
         return elm_err(ELM_E_IO, "%s: not a regular file or directory", path);
-    if (starts_with_bytes(path, "GGUF", 4) || elm_str_has_suffix_nocase(path, ".gguf"))
+    if (elm_gguf_file_has_magic(path) || elm_str_has_suffix_nocase(path, ".gguf"))
         return inspect_gguf_model(path, b);
     if (elm_is_pickle_name(path))
         return elm_pickle_error(path);
