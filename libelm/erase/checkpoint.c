@@ -9,6 +9,7 @@
 #include "io/atomic.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "io/st_tensor.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,20 +40,6 @@ static void param_name(const elm_erase *e, size_t i, char *buf, size_t cap)
         k += 2;
     }
     snprintf(buf, cap, "param.%zu", i);
-}
-
-static elm_st_dtype st_dtype_of(et_dtype dt)
-{
-    switch (dt) {
-    case ET_F64: return ELM_ST_F64;
-    case ET_F16: return ELM_ST_F16;
-    case ET_BF16: return ELM_ST_BF16;
-    case ET_I64: return ELM_ST_I64;
-    case ET_I32: return ELM_ST_I32;
-    case ET_U8: return ELM_ST_U8;
-    case ET_BOOL: return ELM_ST_BOOL;
-    default: return ELM_ST_F32;
-    }
 }
 
 /* A host copy of t (its own dtype) as a safetensors entry. */
@@ -87,7 +74,11 @@ static elm_status write_host(const char *path, host_tensor *h, size_t n, const c
         return elm_err(ELM_E_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < n; i++) {
         w[i].name = h[i].name;
-        w[i].dtype = st_dtype_of(h[i].dt);
+        if (!elm_st_dtype_from_et(h[i].dt, &w[i].dtype)) {
+            free(w);
+            return elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which safetensors cannot name", path,
+                           h[i].name, et_dtype_name(h[i].dt));
+        }
         w[i].ndim = h[i].ndim;
         w[i].shape = h[i].shape;
         w[i].data = h[i].data;

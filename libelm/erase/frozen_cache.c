@@ -5,6 +5,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "io/safetensors.h"
+#include "io/st_tensor.h"
 #include "model/fingerprint.h"
 
 #include <ctype.h>
@@ -277,36 +278,6 @@ char *elm_fcache_entry_path(const elm_fcache *c, const elm_fcache_key *k)
     return p;
 }
 
-static int st_to_et(elm_st_dtype s, et_dtype *out)
-{
-    switch (s) {
-    case ELM_ST_F64: *out = ET_F64; return 1;
-    case ELM_ST_F32: *out = ET_F32; return 1;
-    case ELM_ST_F16: *out = ET_F16; return 1;
-    case ELM_ST_BF16: *out = ET_BF16; return 1;
-    case ELM_ST_I64: *out = ET_I64; return 1;
-    case ELM_ST_I32: *out = ET_I32; return 1;
-    case ELM_ST_U8: *out = ET_U8; return 1;
-    case ELM_ST_BOOL: *out = ET_BOOL; return 1;
-    default: return 0;
-    }
-}
-
-static int et_to_st(et_dtype e, elm_st_dtype *out)
-{
-    switch (e) {
-    case ET_F64: *out = ELM_ST_F64; return 1;
-    case ET_F32: *out = ELM_ST_F32; return 1;
-    case ET_F16: *out = ELM_ST_F16; return 1;
-    case ET_BF16: *out = ELM_ST_BF16; return 1;
-    case ET_I64: *out = ELM_ST_I64; return 1;
-    case ET_I32: *out = ELM_ST_I32; return 1;
-    case ET_U8: *out = ELM_ST_U8; return 1;
-    case ET_BOOL: *out = ELM_ST_BOOL; return 1;
-    default: return 0;
-    }
-}
-
 /* Hash of the stored tensors (dtype, shape, bytes of t0..t{n-1}, in order),
  * kept in the file's metadata as "content": a flipped bit in the data (which
  * the container cannot see) makes the entry damaged, not a wrong answer. */
@@ -351,7 +322,7 @@ static const char *check_entry(const elm_safetensors *st, const elm_fcache_key *
             snprintf(why, cap, "no tensor '%s'", name);
             return why;
         }
-        if (!st_to_et(t->dtype, &dt)) {
+        if (!elm_st_dtype_to_et(t->dtype, &dt)) {
             snprintf(why, cap, "tensor '%s' has dtype %s", name, elm_st_dtype_name(t->dtype));
             return why;
         }
@@ -426,7 +397,7 @@ elm_status elm_fcache_get(elm_fcache *c, const elm_fcache_key *k, et_scope *sc, 
         snprintf(name, sizeof name, "t%d", i);
         const elm_st_tensor *t = elm_st_find(st, name);
         et_dtype dt = ET_F32;
-        st_to_et(t->dtype, &dt);
+        elm_st_dtype_to_et(t->dtype, &dt);
         res[i] = et_from_data(sc, t->data, dt, t->ndim, t->shape);
         if (!res[i]) {
             s = et_scope_check(sc);
@@ -485,7 +456,7 @@ elm_status elm_fcache_put(elm_fcache *c, const elm_fcache_key *k, et_tensor *con
             goto out;
         }
         et_dtype dt = et_get_dtype(t[i]);
-        if (!et_to_st(dt, &o->dtype)) {
+        if (!elm_st_dtype_from_et(dt, &o->dtype)) {
             s = elm_err(ELM_E_UNSUPPORTED, "elm_fcache_put: tensor %d has dtype %s", i, et_dtype_name(dt));
             goto out;
         }

@@ -6,6 +6,7 @@
 #include "io/atomic.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "io/st_tensor.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -380,7 +381,8 @@ elm_status elm_lora_load_peft(const elm_model *m, const char *dir, elm_lora **ou
         if (st != ELM_OK)
             break;
         et_tensor *dst = b ? ELM_LORA_B(l, layer, mod) : ELM_LORA_A(l, layer, mod);
-        et_dtype dt = t->dtype == ELM_ST_F32 ? ET_F32 : t->dtype == ELM_ST_BF16 ? ET_BF16 : ET_F16;
+        et_dtype dt = ET_F32;
+        elm_st_dtype_to_et(t->dtype, &dt); /* F32, BF16 or F16: check_tensor */
         et_tensor *src = et_from_data(tmp, t->data, dt, 2, t->shape);
         st = et_scope_check(tmp);
         if (st == ELM_OK)
