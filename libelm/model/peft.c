@@ -75,35 +75,18 @@ elm_status elm_lora_save_peft(const elm_model *m, const elm_lora *l, const char 
 {
     if (!m || !l || !dir)
         return elm_err(ELM_E_INVALID, "elm_lora_save_peft: model, adapter and dir are required");
-    size_t n = 0;
-    for (int i = 0; i < l->n_layers * ELM_MOD_COUNT; i++)
-        n += (l->A[i] && l->B[i]) ? 2 : 0;
-    elm_st_write_tensor *wt = calloc(n ? n : 1, sizeof *wt);
-    char **names = calloc(n ? n : 1, sizeof *names);
-    float **bufs = calloc(n ? n : 1, sizeof *bufs);
-    int64_t(*shapes)[2] = calloc(n ? n : 1, sizeof *shapes);
-    elm_status st = (wt && names && bufs && shapes) ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
-    size_t k = 0;
+    elm_st_host h = {0};
+    elm_status st = ELM_OK;
     for (int i = 0; st == ELM_OK && i < l->n_layers; i++)
         for (int mod = 0; st == ELM_OK && mod < ELM_MOD_COUNT; mod++) {
             et_tensor *ab[2] = {ELM_LORA_A(l, i, mod), ELM_LORA_B(l, i, mod)};
             if (!ab[0] || !ab[1])
                 continue;
-            for (int j = 0; j < 2 && st == ELM_OK; j++, k++) {
+            for (int j = 0; j < 2 && st == ELM_OK; j++) {
                 char name[256];
                 snprintf(name, sizeof name, KEY_FMT, i, elm_module_parent((elm_module)mod),
                          elm_module_hf_name((elm_module)mod), j ? 'B' : 'A');
-                names[k] = strdup(name);
-                shapes[k][0] = et_size(ab[j], 0);
-                shapes[k][1] = et_size(ab[j], 1);
-                size_t cnt = (size_t)(shapes[k][0] * shapes[k][1]);
-                bufs[k] = malloc(cnt * sizeof(float) + 1);
-                if (!names[k] || !bufs[k]) {
-                    st = elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
-                    break;
-                }
-                st = et_to_host(ab[j], bufs[k], ET_F32, cnt * sizeof(float));
-                wt[k] = (elm_st_write_tensor){names[k], ELM_ST_F32, 2, shapes[k], bufs[k]};
+                st = elm_st_host_add_as(&h, name, ab[j], ET_F32);
             }
         }
     char *tmp = NULL;
@@ -118,21 +101,14 @@ elm_status elm_lora_save_peft(const elm_model *m, const elm_lora *l, const char 
         if (st == ELM_OK) {
             static const char *const meta[] = {"format", "pt", NULL};
             snprintf(p, sizeof p, "%s/adapter_model.safetensors", tmp);
-            st = elm_st_write(p, wt, n, meta);
+            st = elm_st_host_write(&h, p, meta);
         }
         if (st == ELM_OK)
             st = elm_atomic_dir_commit(tmp, dir);
         else
             elm_atomic_dir_abort(tmp);
     }
-    for (size_t i = 0; i < n && names && bufs; i++) {
-        free(names[i]);
-        free(bufs[i]);
-    }
-    free(wt);
-    free(names);
-    free(bufs);
-    free(shapes);
+    elm_st_host_free(&h);
     return st;
 }
 
