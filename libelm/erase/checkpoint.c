@@ -169,13 +169,10 @@ elm_status elm_erase_save(elm_erase *e, const char *dir)
 static elm_status host_to_tensor(et_scope *sc, const elm_st_tensor *t, et_tensor **out, const char *path)
 {
     et_dtype dt;
-    switch (t->dtype) {
-    case ELM_ST_F32: dt = ET_F32; break;
-    case ELM_ST_U8: dt = ET_U8; break;
-    default:
+    /* the state holds F32 moments and the U8 generator state only */
+    if ((t->dtype != ELM_ST_F32 && t->dtype != ELM_ST_U8) || !elm_st_dtype_to_et(t->dtype, &dt))
         return elm_err(ELM_E_FORMAT, "%s: tensor '%s' has dtype %s (want F32 or U8)", path, t->name,
                        elm_st_dtype_name(t->dtype));
-    }
     *out = et_from_data(sc, t->data, dt, t->ndim, t->shape);
     return et_scope_check(sc);
 }
