@@ -75,7 +75,14 @@ static void put(jb *b, const char *key, json_object *v)
         b->oom = 1;
     }
 }
-static void put_str(jb *b, const char *k, const char *v) { put(b, k, v ? json_object_new_string(v) : json_object_new_null()); }
+static void put_str(jb *b, const char *k, const char *v)
+{
+    /* NULL is JSON null: json-c's null is the NULL pointer, which put() takes for a failed allocation */
+    if (v)
+        put(b, k, json_object_new_string(v));
+    else if (json_object_object_add(b->o, k, NULL) != 0)
+        b->oom = 1;
+}
 static void put_int(jb *b, const char *k, int64_t v) { put(b, k, json_object_new_int64(v)); }
 static void put_bool(jb *b, const char *k, int v) { put(b, k, json_object_new_boolean(v != 0)); }
 static void put_double(jb *b, const char *k, double v) { put(b, k, json_object_new_double(v)); }
