@@ -22,6 +22,7 @@
 #include "io/safetensors.h"
 #include "model/describe.h"
 #include "model/model.h"
+#include "model/peft.h"
 #include "model/wsrc.h"
 #include "tokenizer/tokenizer.h"
 
@@ -272,35 +273,13 @@ static elm_status inspect_adapter(const char *dir, jb *b)
     }
     json_object *cfg = NULL;
     ELM_TRY(elm_json_parse_file(cpath, &cfg));
-    elm_status st = ELM_OK;
-    const char *peft_type = NULL, *base = NULL, *task = NULL;
-    int64_t r = 0;
-    double alpha = 0;
-    int rslora = 0, dora = 0;
-    if (!json_object_is_type(cfg, json_type_object))
-        st = elm_err(ELM_E_FORMAT, "%s: not a JSON object", cpath);
-    if (st == ELM_OK)
-        st = elm_json_get_string(cpath, cfg, "peft_type", &peft_type);
-    if (st == ELM_OK && strcmp(peft_type, "LORA") != 0)
-        st = elm_err(ELM_E_UNSUPPORTED, "%s: field 'peft_type' is '%s'; only LORA is supported", cpath, peft_type);
-    if (st == ELM_OK)
-        st = elm_json_get_int(cpath, cfg, "r", &r);
-    if (st == ELM_OK && (r < 1 || r > 65536))
-        st = elm_err(ELM_E_FORMAT, "%s: field 'r': must be in 1..65536, got %lld", cpath, (long long)r);
-    if (st == ELM_OK)
-        st = elm_json_opt_double(cpath, cfg, "lora_alpha", 8.0, &alpha);
-    if (st == ELM_OK && !(alpha > 0))
-        st = elm_err(ELM_E_FORMAT, "%s: field 'lora_alpha': must be positive", cpath);
-    if (st == ELM_OK)
-        st = elm_json_opt_bool(cpath, cfg, "use_rslora", 0, &rslora);
-    if (st == ELM_OK)
-        st = elm_json_opt_bool(cpath, cfg, "use_dora", 0, &dora);
-    if (st == ELM_OK && dora)
-        st = elm_err(ELM_E_UNSUPPORTED, "%s: field 'use_dora' is true; DoRA adapters are not supported", cpath);
+    /* the loader's own checks of the config (model/peft.h) */
+    elm_peft_config pc;
+    const char *base = NULL;
+    elm_status st = elm_peft_check_config(cpath, cfg, &pc);
     if (st == ELM_OK)
         st = elm_json_opt_string(cpath, cfg, "base_model_name_or_path", NULL, &base);
-    if (st == ELM_OK)
-        st = elm_json_opt_string(cpath, cfg, "task_type", "CAUSAL_LM", &task);
+    const int64_t r = pc.r;
 
     elm_safetensors *sf = NULL;
     if (st == ELM_OK)
@@ -322,25 +301,16 @@ static elm_status inspect_adapter(const char *dir, jb *b)
         st = elm_err(ELM_E_FORMAT, "%s: no tensors", wpath);
     for (size_t i = 0; st == ELM_OK && i < n; i++) {
         const elm_st_tensor *t = elm_st_at(sf, i);
-        int layer = -1, used = 0;
-        char parent[64], mname[64], c = 0;
-        if (sscanf(t->name, "base_model.model.model.layers.%d.%63[^.].%63[^.].lora_%c.weight%n", &layer, parent,
-                   mname, &c, &used) != 4 ||
-            used != (int)strlen(t->name) || (c != 'A' && c != 'B')) {
-            st = elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' is not a LoRA A/B weight libelm understands", wpath,
-                         t->name);
+        int layer, mod;
+        char c;
+        if ((st = elm_peft_tensor_name(wpath, t, &layer, &mod, &c)) != ELM_OK)
             break;
-        }
-        int mod = elm_module_from_name(mname);
-        if (mod < 0 || strcmp(parent, elm_module_parent((elm_module)mod)) != 0 || layer < 0 || layer > 100000) {
+        if (mod < 0 || layer < 0 || layer > 100000) {
             st = elm_err(ELM_E_FORMAT, "%s: tensor '%s' names no projection of a Llama-family model", wpath, t->name);
             break;
         }
-        if (t->dtype != ELM_ST_F32 && t->dtype != ELM_ST_BF16 && t->dtype != ELM_ST_F16) {
-            st = elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, BF16 or F16", wpath,
-                         t->name, elm_st_dtype_name(t->dtype));
+        if ((st = elm_peft_tensor_dtype(wpath, t)) != ELM_OK)
             break;
-        }
         int64_t rank_dim = t->ndim == 2 ? (c == 'A' ? t->shape[0] : t->shape[1]) : -1;
         if (rank_dim != r) {
             char s[96];
@@ -395,13 +365,13 @@ static elm_status inspect_adapter(const char *dir, jb *b)
     if (st == ELM_OK) {
         put_str(b, "kind", "adapter");
         put_str(b, "path", dir);
-        put_str(b, "peft_type", peft_type);
+        put_str(b, "peft_type", pc.peft_type);
         put_int(b, "rank", r);
-        put_double(b, "alpha", alpha);
-        put_double(b, "scale", rslora ? alpha / sqrt((double)r) : alpha / (double)r);
-        put_bool(b, "use_rslora", rslora);
+        put_double(b, "alpha", pc.alpha);
+        put_double(b, "scale", pc.use_rslora ? pc.alpha / sqrt((double)r) : pc.alpha / (double)r);
+        put_bool(b, "use_rslora", pc.use_rslora);
         put_str(b, "base_model", base);
-        put_str(b, "task_type", task);
+        put_str(b, "task_type", pc.task_type);
         json_object *arr = json_object_new_array();
         for (int m = 0; arr && m < ELM_MOD_COUNT; m++)
             if (mods & (1u << m))
