@@ -14,6 +14,7 @@
  * checkpoint) and model/describe.h (the tensors the loader reads, the files
  * of an HF checkpoint), so that a model is described in exactly one place. */
 #include "core/error.h"
+#include "core/str.h"
 #include "io/dataset.h"
 #include "io/gguf.h"
 #include "io/json.h"
@@ -21,6 +22,7 @@
 #include "io/safetensors.h"
 #include "model/describe.h"
 #include "model/model.h"
+#include "model/peft.h"
 #include "model/wsrc.h"
 #include "tokenizer/tokenizer.h"
 
@@ -30,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,12 +51,6 @@ static void dir_of(const char *path, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
 static const char *base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
@@ -66,17 +61,6 @@ static int file_in(const char *dir, const char *name, char *out, size_t cap)
 {
     int n = snprintf(out, cap, "%s/%s", dir, name);
     return n > 0 && (size_t)n < cap && access(out, F_OK) == 0;
-}
-
-static int starts_with_bytes(const char *path, const char *magic, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    char buf[8] = {0};
-    size_t got = fread(buf, 1, n < sizeof buf ? n : sizeof buf, f);
-    fclose(f);
-    return got == n && memcmp(buf, magic, n) == 0;
 }
 
 /* json-c setters that record an allocation failure once. */
@@ -92,7 +76,14 @@ static void put(jb *b, const char *key, json_object *v)
         b->oom = 1;
     }
 }
-static void put_str(jb *b, const char *k, const char *v) { put(b, k, v ? json_object_new_string(v) : json_object_new_null()); }
+static void put_str(jb *b, const char *k, const char *v)
+{
+    /* NULL is JSON null: json-c's null is the NULL pointer, which put() takes for a failed allocation */
+    if (v)
+        put(b, k, json_object_new_string(v));
+    else if (json_object_object_add(b->o, k, NULL) != 0)
+        b->oom = 1;
+}
 static void put_int(jb *b, const char *k, int64_t v) { put(b, k, json_object_new_int64(v)); }
 static void put_bool(jb *b, const char *k, int v) { put(b, k, json_object_new_boolean(v != 0)); }
 static void put_double(jb *b, const char *k, double v) { put(b, k, json_object_new_double(v)); }
@@ -237,7 +228,7 @@ static elm_status inspect_hf_model(const char *path, int is_dir, jb *b)
         put_int(b, "n_tensors", (int64_t)elm_wsrc_count(w));
         put_str(b, "dtype", T.dtypes);
         put_bool(b, "has_tokenizer", file_in(dir, "tokenizer.json", p, sizeof p));
-        put_bool(b, "sharded", has_suffix(ckpt, ".index.json"));
+        put_bool(b, "sharded", elm_str_has_suffix_nocase(ckpt, ".index.json"));
     }
     elm_wsrc_unref(w);
     return st;
@@ -282,35 +273,13 @@ static elm_status inspect_adapter(const char *dir, jb *b)
     }
     json_object *cfg = NULL;
     ELM_TRY(elm_json_parse_file(cpath, &cfg));
-    elm_status st = ELM_OK;
-    const char *peft_type = NULL, *base = NULL, *task = NULL;
-    int64_t r = 0;
-    double alpha = 0;
-    int rslora = 0, dora = 0;
-    if (!json_object_is_type(cfg, json_type_object))
-        st = elm_err(ELM_E_FORMAT, "%s: not a JSON object", cpath);
-    if (st == ELM_OK)
-        st = elm_json_get_string(cpath, cfg, "peft_type", &peft_type);
-    if (st == ELM_OK && strcmp(peft_type, "LORA") != 0)
-        st = elm_err(ELM_E_UNSUPPORTED, "%s: field 'peft_type' is '%s'; only LORA is supported", cpath, peft_type);
-    if (st == ELM_OK)
-        st = elm_json_get_int(cpath, cfg, "r", &r);
-    if (st == ELM_OK && (r < 1 || r > 65536))
-        st = elm_err(ELM_E_FORMAT, "%s: field 'r': must be in 1..65536, got %lld", cpath, (long long)r);
-    if (st == ELM_OK)
-        st = elm_json_opt_double(cpath, cfg, "lora_alpha", 8.0, &alpha);
-    if (st == ELM_OK && !(alpha > 0))
-        st = elm_err(ELM_E_FORMAT, "%s: field 'lora_alpha': must be positive", cpath);
-    if (st == ELM_OK)
-        st = elm_json_opt_bool(cpath, cfg, "use_rslora", 0, &rslora);
-    if (st == ELM_OK)
-        st = elm_json_opt_bool(cpath, cfg, "use_dora", 0, &dora);
-    if (st == ELM_OK && dora)
-        st = elm_err(ELM_E_UNSUPPORTED, "%s: field 'use_dora' is true; DoRA adapters are not supported", cpath);
+    /* the loader's own checks of the config (model/peft.h) */
+    elm_peft_config pc;
+    const char *base = NULL;
+    elm_status st = elm_peft_check_config(cpath, cfg, &pc);
     if (st == ELM_OK)
         st = elm_json_opt_string(cpath, cfg, "base_model_name_or_path", NULL, &base);
-    if (st == ELM_OK)
-        st = elm_json_opt_string(cpath, cfg, "task_type", "CAUSAL_LM", &task);
+    const int64_t r = pc.r;
 
     elm_safetensors *sf = NULL;
     if (st == ELM_OK)
@@ -332,25 +301,16 @@ static elm_status inspect_adapter(const char *dir, jb *b)
         st = elm_err(ELM_E_FORMAT, "%s: no tensors", wpath);
     for (size_t i = 0; st == ELM_OK && i < n; i++) {
         const elm_st_tensor *t = elm_st_at(sf, i);
-        int layer = -1, used = 0;
-        char parent[64], mname[64], c = 0;
-        if (sscanf(t->name, "base_model.model.model.layers.%d.%63[^.].%63[^.].lora_%c.weight%n", &layer, parent,
-                   mname, &c, &used) != 4 ||
-            used != (int)strlen(t->name) || (c != 'A' && c != 'B')) {
-            st = elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' is not a LoRA A/B weight libelm understands", wpath,
-                         t->name);
+        int layer, mod;
+        char c;
+        if ((st = elm_peft_tensor_name(wpath, t, &layer, &mod, &c)) != ELM_OK)
             break;
-        }
-        int mod = elm_module_from_name(mname);
-        if (mod < 0 || strcmp(parent, elm_module_parent((elm_module)mod)) != 0 || layer < 0 || layer > 100000) {
+        if (mod < 0 || layer < 0 || layer > 100000) {
             st = elm_err(ELM_E_FORMAT, "%s: tensor '%s' names no projection of a Llama-family model", wpath, t->name);
             break;
         }
-        if (t->dtype != ELM_ST_F32 && t->dtype != ELM_ST_BF16 && t->dtype != ELM_ST_F16) {
-            st = elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, BF16 or F16", wpath,
-                         t->name, elm_st_dtype_name(t->dtype));
+        if ((st = elm_peft_tensor_dtype(wpath, t)) != ELM_OK)
             break;
-        }
         int64_t rank_dim = t->ndim == 2 ? (c == 'A' ? t->shape[0] : t->shape[1]) : -1;
         if (rank_dim != r) {
             char s[96];
@@ -405,13 +365,13 @@ static elm_status inspect_adapter(const char *dir, jb *b)
     if (st == ELM_OK) {
         put_str(b, "kind", "adapter");
         put_str(b, "path", dir);
-        put_str(b, "peft_type", peft_type);
+        put_str(b, "peft_type", pc.peft_type);
         put_int(b, "rank", r);
-        put_double(b, "alpha", alpha);
-        put_double(b, "scale", rslora ? alpha / sqrt((double)r) : alpha / (double)r);
-        put_bool(b, "use_rslora", rslora);
+        put_double(b, "alpha", pc.alpha);
+        put_double(b, "scale", pc.use_rslora ? pc.alpha / sqrt((double)r) : pc.alpha / (double)r);
+        put_bool(b, "use_rslora", pc.use_rslora);
         put_str(b, "base_model", base);
-        put_str(b, "task_type", task);
+        put_str(b, "task_type", pc.task_type);
         json_object *arr = json_object_new_array();
         for (int m = 0; arr && m < ELM_MOD_COUNT; m++)
             if (mods & (1u << m))
@@ -535,9 +495,9 @@ static elm_status inspect_data(const char *path, const elm_config *cfg, jb *b)
  * the first KiB) is one tokenizer.json files start with. */
 static int looks_like_tokenizer_json(const char *path)
 {
-    if (has_suffix(path, "tokenizer.json"))
+    if (elm_str_has_suffix_nocase(path, "tokenizer.json"))
         return 1;
-    if (!has_suffix(path, ".json"))
+    if (!elm_str_has_suffix_nocase(path, ".json"))
         return 0;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -575,19 +535,20 @@ static elm_status dispatch(const char *path, const elm_config *cfg, jb *b)
     }
     if (!S_ISREG(sb.st_mode))
         return elm_err(ELM_E_IO, "%s: not a regular file or directory", path);
-    if (starts_with_bytes(path, "GGUF", 4) || has_suffix(path, ".gguf"))
+    if (elm_gguf_file_has_magic(path) || elm_str_has_suffix_nocase(path, ".gguf"))
         return inspect_gguf_model(path, b);
     if (elm_is_pickle_name(path))
         return elm_pickle_error(path);
     const char *bn = base_name(path);
-    if (has_suffix(path, ".safetensors") || has_suffix(path, ".safetensors.index.json")) {
+    if (elm_str_has_suffix_nocase(path, ".safetensors") ||
+        elm_str_has_suffix_nocase(path, ".safetensors.index.json")) {
         char dir[PATH_CAP];
         dir_of(path, dir, sizeof dir);
         if (strcmp(bn, "adapter_model.safetensors") == 0 && file_in(dir, "adapter_config.json", p, sizeof p))
             return inspect_adapter(dir, b);
         if (file_in(dir, "config.json", p, sizeof p))
             return inspect_hf_model(path, 0, b);
-        if (has_suffix(path, ".index.json"))
+        if (elm_str_has_suffix_nocase(path, ".index.json"))
             return elm_err(ELM_E_IO, "%s: no config.json next to the index", path);
         return inspect_safetensors(path, b);
     }

@@ -9,6 +9,7 @@
 #include "io/atomic.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "io/st_tensor.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -41,69 +42,6 @@ static void param_name(const elm_erase *e, size_t i, char *buf, size_t cap)
     snprintf(buf, cap, "param.%zu", i);
 }
 
-static elm_st_dtype st_dtype_of(et_dtype dt)
-{
-    switch (dt) {
-    case ET_F64: return ELM_ST_F64;
-    case ET_F16: return ELM_ST_F16;
-    case ET_BF16: return ELM_ST_BF16;
-    case ET_I64: return ELM_ST_I64;
-    case ET_I32: return ELM_ST_I32;
-    case ET_U8: return ELM_ST_U8;
-    case ET_BOOL: return ELM_ST_BOOL;
-    default: return ELM_ST_F32;
-    }
-}
-
-/* A host copy of t (its own dtype) as a safetensors entry. */
-typedef struct host_tensor {
-    char name[160];
-    int64_t shape[8];
-    int ndim;
-    et_dtype dt;
-    void *data;
-} host_tensor;
-
-static elm_status to_host(const et_tensor *t, const char *name, host_tensor *h)
-{
-    snprintf(h->name, sizeof h->name, "%s", name);
-    h->ndim = et_ndim(t);
-    if (h->ndim > 8)
-        return elm_err(ELM_E_INTERNAL, "%s: too many dimensions", name);
-    for (int d = 0; d < h->ndim; d++)
-        h->shape[d] = et_size(t, d);
-    h->dt = et_get_dtype(t);
-    size_t nb = (size_t)et_numel(t) * et_dtype_size(h->dt);
-    h->data = malloc(nb ? nb : 1);
-    if (!h->data)
-        return elm_err(ELM_E_NOMEM, "%s: out of memory (%zu bytes)", name, nb);
-    return et_to_host(t, h->data, h->dt, nb);
-}
-
-static elm_status write_host(const char *path, host_tensor *h, size_t n, const char *const *meta)
-{
-    elm_st_write_tensor *w = calloc(n ? n : 1, sizeof *w);
-    if (!w)
-        return elm_err(ELM_E_NOMEM, "%s: out of memory", path);
-    for (size_t i = 0; i < n; i++) {
-        w[i].name = h[i].name;
-        w[i].dtype = st_dtype_of(h[i].dt);
-        w[i].ndim = h[i].ndim;
-        w[i].shape = h[i].shape;
-        w[i].data = h[i].data;
-    }
-    elm_status st = elm_st_write(path, w, n, meta);
-    free(w);
-    return st;
-}
-
-static void host_free(host_tensor *h, size_t n)
-{
-    for (size_t i = 0; h && i < n; i++)
-        free(h[i].data);
-    free(h);
-}
-
 static char *path_join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
@@ -115,10 +53,9 @@ static char *path_join(const char *a, const char *b)
 
 static elm_status write_state_tensors(elm_erase *e, const char *path)
 {
-    size_t n = 2 * e->n_params + 1;
-    host_tensor *h = calloc(n, sizeof *h);
+    elm_st_host h = {0};
     et_scope *sc = et_scope_new();
-    elm_status st = (h && sc) ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", path);
+    elm_status st = sc ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; st == ELM_OK && i < e->n_params; i++) {
         et_tensor *a, *b;
         char pn[128], name[160];
@@ -126,23 +63,23 @@ static elm_status write_state_tensors(elm_erase *e, const char *path)
         st = et_adamw_get_state(e->opt, sc, i, &a, &b);
         if (st == ELM_OK) {
             snprintf(name, sizeof name, "exp_avg.%s", pn);
-            st = to_host(a, name, &h[2 * i]);
+            st = elm_st_host_add(&h, name, a);
         }
         if (st == ELM_OK) {
             snprintf(name, sizeof name, "exp_avg_sq.%s", pn);
-            st = to_host(b, name, &h[2 * i + 1]);
+            st = elm_st_host_add(&h, name, b);
         }
     }
     if (st == ELM_OK) {
         et_tensor *rng = et_rng_get_state(sc);
         st = et_scope_check(sc);
         if (st == ELM_OK)
-            st = to_host(rng, "torch_rng", &h[n - 1]);
+            st = elm_st_host_add(&h, "torch_rng", rng);
     }
     static const char *const meta[] = {"format", STATE_FORMAT, NULL};
     if (st == ELM_OK)
-        st = write_host(path, h, n, meta);
-    host_free(h, n);
+        st = elm_st_host_write(&h, path, meta);
+    elm_st_host_free(&h);
     et_scope_free(sc);
     return st;
 }
@@ -232,13 +169,10 @@ elm_status elm_erase_save(elm_erase *e, const char *dir)
 static elm_status host_to_tensor(et_scope *sc, const elm_st_tensor *t, et_tensor **out, const char *path)
 {
     et_dtype dt;
-    switch (t->dtype) {
-    case ELM_ST_F32: dt = ET_F32; break;
-    case ELM_ST_U8: dt = ET_U8; break;
-    default:
+    /* the state holds F32 moments and the U8 generator state only */
+    if ((t->dtype != ELM_ST_F32 && t->dtype != ELM_ST_U8) || !elm_st_dtype_to_et(t->dtype, &dt))
         return elm_err(ELM_E_FORMAT, "%s: tensor '%s' has dtype %s (want F32 or U8)", path, t->name,
                        elm_st_dtype_name(t->dtype));
-    }
     *out = et_from_data(sc, t->data, dt, t->ndim, t->shape);
     return et_scope_check(sc);
 }
@@ -515,20 +449,18 @@ elm_status elm_erase_save_merged(elm_erase *e, const char *dir)
     const elm_model *m = e->m;
     const int L = m->cfg.n_layers;
     static const char *const norm_name[2] = {"input_layernorm", "post_attention_layernorm"};
-    size_t cap = 3 + (size_t)L * (2 + ELM_MOD_COUNT + 3);
-    host_tensor *h = calloc(cap, sizeof *h);
+    elm_st_host h = {0};
     et_scope *sc = et_scope_new();
-    size_t n = 0;
     char name[160];
-    elm_status st = (h && sc) ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
+    elm_status st = sc ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
     int prev = et_set_grad_enabled(0);
     if (st == ELM_OK)
-        st = to_host(m->tok_embd, "model.embed_tokens.weight", &h[n++]);
+        st = elm_st_host_add(&h, "model.embed_tokens.weight", m->tok_embd);
     for (int l = 0; st == ELM_OK && l < L; l++) {
         const elm_layer_weights *W = &m->layers[l];
         for (int k = 0; st == ELM_OK && k < 2; k++) {
             snprintf(name, sizeof name, "model.layers.%d.%s.weight", l, norm_name[k]);
-            st = to_host(k == 0 ? W->attn_norm : W->ffn_norm, name, &h[n++]);
+            st = elm_st_host_add(&h, name, k == 0 ? W->attn_norm : W->ffn_norm);
         }
         for (int mod = 0; st == ELM_OK && mod < ELM_MOD_COUNT; mod++) {
             et_tensor *w = elm_lora_merged_weight(m, e->lora, sc, l, (elm_module)mod);
@@ -536,14 +468,14 @@ elm_status elm_erase_save_merged(elm_erase *e, const char *dir)
             snprintf(name, sizeof name, "model.layers.%d.%s.%s.weight", l, elm_module_parent((elm_module)mod),
                      elm_module_hf_name((elm_module)mod));
             if (st == ELM_OK)
-                st = to_host(w, name, &h[n++]);
+                st = elm_st_host_add(&h, name, w);
         }
         for (int b = 0; st == ELM_OK && b < 3; b++) {
             if (!W->bias[b])
                 continue;
             snprintf(name, sizeof name, "model.layers.%d.self_attn.%s.bias", l,
                      elm_module_hf_name((elm_module)b));
-            st = to_host(W->bias[b], name, &h[n++]);
+            st = elm_st_host_add(&h, name, W->bias[b]);
         }
         et_scope_free(sc);
         sc = et_scope_new();
@@ -551,9 +483,9 @@ elm_status elm_erase_save_merged(elm_erase *e, const char *dir)
             st = elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
     }
     if (st == ELM_OK)
-        st = to_host(m->norm, "model.norm.weight", &h[n++]);
+        st = elm_st_host_add(&h, "model.norm.weight", m->norm);
     if (st == ELM_OK && !m->cfg.tied_embeddings)
-        st = to_host(m->lm_head, "lm_head.weight", &h[n++]);
+        st = elm_st_host_add(&h, "lm_head.weight", m->lm_head);
     et_set_grad_enabled(prev);
     char *tmp = NULL;
     if (st == ELM_OK)
@@ -561,11 +493,10 @@ elm_status elm_erase_save_merged(elm_erase *e, const char *dir)
     if (st == ELM_OK) {
         char *p = path_join(tmp, "model.safetensors");
         static const char *const meta[] = {"format", "pt", NULL};
-        st = p ? write_host(p, h, n, meta) : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
+        st = p ? elm_st_host_write(&h, p, meta) : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
         free(p);
     }
-    host_free(h, cap);
-    h = NULL;
+    elm_st_host_free(&h);
     static const char *const files[] = {"config.json", "generation_config.json", "tokenizer.json",
                                         "tokenizer_config.json", "special_tokens_map.json"};
     for (size_t i = 0; st == ELM_OK && i < sizeof files / sizeof files[0]; i++) {
@@ -589,7 +520,7 @@ elm_status elm_erase_save_merged(elm_erase *e, const char *dir)
         else
             elm_atomic_dir_abort(tmp);
     }
-    host_free(h, cap);
+    elm_st_host_free(&h);
     et_scope_free(sc);
     return st;
 }

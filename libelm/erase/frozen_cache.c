@@ -5,6 +5,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "io/safetensors.h"
+#include "io/st_tensor.h"
 #include "model/fingerprint.h"
 
 #include <ctype.h>
@@ -277,36 +278,6 @@ char *elm_fcache_entry_path(const elm_fcache *c, const elm_fcache_key *k)
     return p;
 }
 
-static int st_to_et(elm_st_dtype s, et_dtype *out)
-{
-    switch (s) {
-    case ELM_ST_F64: *out = ET_F64; return 1;
-    case ELM_ST_F32: *out = ET_F32; return 1;
-    case ELM_ST_F16: *out = ET_F16; return 1;
-    case ELM_ST_BF16: *out = ET_BF16; return 1;
-    case ELM_ST_I64: *out = ET_I64; return 1;
-    case ELM_ST_I32: *out = ET_I32; return 1;
-    case ELM_ST_U8: *out = ET_U8; return 1;
-    case ELM_ST_BOOL: *out = ET_BOOL; return 1;
-    default: return 0;
-    }
-}
-
-static int et_to_st(et_dtype e, elm_st_dtype *out)
-{
-    switch (e) {
-    case ET_F64: *out = ELM_ST_F64; return 1;
-    case ET_F32: *out = ELM_ST_F32; return 1;
-    case ET_F16: *out = ELM_ST_F16; return 1;
-    case ET_BF16: *out = ELM_ST_BF16; return 1;
-    case ET_I64: *out = ELM_ST_I64; return 1;
-    case ET_I32: *out = ELM_ST_I32; return 1;
-    case ET_U8: *out = ELM_ST_U8; return 1;
-    case ET_BOOL: *out = ELM_ST_BOOL; return 1;
-    default: return 0;
-    }
-}
-
 /* Hash of the stored tensors (dtype, shape, bytes of t0..t{n-1}, in order),
  * kept in the file's metadata as "content": a flipped bit in the data (which
  * the container cannot see) makes the entry damaged, not a wrong answer. */
@@ -351,7 +322,7 @@ static const char *check_entry(const elm_safetensors *st, const elm_fcache_key *
             snprintf(why, cap, "no tensor '%s'", name);
             return why;
         }
-        if (!st_to_et(t->dtype, &dt)) {
+        if (!elm_st_dtype_to_et(t->dtype, &dt)) {
             snprintf(why, cap, "tensor '%s' has dtype %s", name, elm_st_dtype_name(t->dtype));
             return why;
         }
@@ -426,7 +397,7 @@ elm_status elm_fcache_get(elm_fcache *c, const elm_fcache_key *k, et_scope *sc, 
         snprintf(name, sizeof name, "t%d", i);
         const elm_st_tensor *t = elm_st_find(st, name);
         et_dtype dt = ET_F32;
-        st_to_et(t->dtype, &dt);
+        elm_st_dtype_to_et(t->dtype, &dt);
         res[i] = et_from_data(sc, t->data, dt, t->ndim, t->shape);
         if (!res[i]) {
             s = et_scope_check(sc);
@@ -456,83 +427,50 @@ elm_status elm_fcache_put(elm_fcache *c, const elm_fcache_key *k, et_tensor *con
     ELM_CHECK_ARG(k && (k->b || k->n == 0), "k");
     ELM_CHECK_ARG(n >= 0 && n <= 1000000, "n");
     ELM_CHECK_ARG(t || n == 0, "t");
-    size_t nt = (size_t)n + 1;
-    elm_st_write_tensor *w = calloc(nt, sizeof *w);
-    int64_t *shapes = calloc(nt * ELM_ST_MAX_DIMS, sizeof *shapes);
-    char *names = calloc(nt, 24);
-    void **bufs = calloc(nt, sizeof *bufs);
-    elm_status s = ELM_OK;
-    if (!w || !shapes || !names || !bufs) {
-        s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
-        goto out;
-    }
-    elm_hasher h;
-    elm_hasher_init(&h, FC_SEED_CONTENT);
-    w[0].name = "key";
-    w[0].dtype = ELM_ST_U8;
-    w[0].ndim = 1;
-    shapes[0] = (int64_t)k->n;
-    w[0].shape = shapes;
-    w[0].data = k->n ? (const void *)k->b : (const void *)"";
-    for (int i = 0; i < n; i++) {
-        elm_st_write_tensor *o = &w[i + 1];
-        char *name = names + 24 * (size_t)(i + 1);
-        int64_t *shape = shapes + ELM_ST_MAX_DIMS * (size_t)(i + 1);
-        snprintf(name, 24, "t%d", i);
-        o->name = name;
+    elm_st_host hs = {0};
+    int64_t key_len = (int64_t)k->n;
+    elm_status s = elm_st_host_add_bytes(&hs, "key", ELM_ST_U8, 1, &key_len, k->b, k->n);
+    for (int i = 0; s == ELM_OK && i < n; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "t%d", i);
         if (!t[i]) {
             s = elm_err(ELM_E_INVALID, "elm_fcache_put: tensor %d is NULL", i);
-            goto out;
+            break;
         }
         et_dtype dt = et_get_dtype(t[i]);
-        if (!et_to_st(dt, &o->dtype)) {
+        elm_st_dtype sdt;
+        if (!elm_st_dtype_from_et(dt, &sdt)) {
             s = elm_err(ELM_E_UNSUPPORTED, "elm_fcache_put: tensor %d has dtype %s", i, et_dtype_name(dt));
-            goto out;
+            break;
         }
         int nd = et_ndim(t[i]);
         if (nd < 0 || nd > ELM_ST_MAX_DIMS) {
             s = elm_err(ELM_E_UNSUPPORTED, "elm_fcache_put: tensor %d has %d dimensions (at most %d)", i, nd,
                         ELM_ST_MAX_DIMS);
-            goto out;
+            break;
         }
-        o->ndim = nd;
-        for (int d = 0; d < nd; d++)
-            shape[d] = et_size(t[i], d);
-        o->shape = shape;
-        size_t nbytes = (size_t)et_numel(t[i]) * et_dtype_size(dt);
-        bufs[i + 1] = malloc(nbytes ? nbytes : 1);
-        if (!bufs[i + 1]) {
-            s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory (%zu bytes)", nbytes);
-            goto out;
-        }
-        if (nbytes && (s = et_to_host(t[i], bufs[i + 1], dt, nbytes)) != ELM_OK) {
+        if ((s = elm_st_host_add(&hs, name, t[i])) != ELM_OK)
             elm_err_context(s, "elm_fcache_put: tensor %d", i);
-            goto out;
-        }
-        o->data = bufs[i + 1];
-        content_add(&h, o->dtype, nd, shape, o->data, nbytes);
     }
-    {
+    if (s == ELM_OK) {
+        /* the content hash: entries 1..n, the tensors (entry 0 is the key) */
+        elm_hasher h;
+        elm_hasher_init(&h, FC_SEED_CONTENT);
+        for (size_t i = 1; i < hs.n; i++)
+            content_add(&h, hs.e[i].dtype, hs.e[i].ndim, hs.e[i].shape, hs.e[i].data, hs.e[i].nbytes);
         char content[17];
         hex64(elm_hasher_final(&h), content);
         char *path = elm_fcache_entry_path(c, k);
         if (!path) {
             s = elm_err(ELM_E_NOMEM, "frozen cache: out of memory");
-            goto out;
+        } else {
+            const char *meta[] = {"format", FC_TAG, "content", content, NULL};
+            s = elm_st_host_write(&hs, path, meta);
+            free(path);
         }
-        const char *meta[] = {"format", FC_TAG, "content", content, NULL};
-        s = elm_st_write(path, w, nt, meta);
-        free(path);
         if (s == ELM_OK)
             c->stats.stores++;
     }
-out:
-    if (bufs)
-        for (size_t i = 0; i < nt; i++)
-            free(bufs[i]);
-    free(bufs);
-    free(names);
-    free(shapes);
-    free(w);
+    elm_st_host_free(&hs);
     return s;
 }

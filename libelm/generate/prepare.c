@@ -29,6 +29,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/str.h"
 #include "generate/generate.h"
 #include "io/atomic.h"
 #include "io/dataset.h"
@@ -44,12 +45,6 @@ static uint64_t entry_seed(uint64_t seed, int64_t group, size_t i)
     a = elm_rng_next(&r) ^ ((uint64_t)i * 0xd1b54a32d192ed03ull);
     elm_rng_seed(&r, a);
     return elm_rng_next(&r);
-}
-
-static int ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
 typedef struct out_file {
@@ -75,7 +70,7 @@ static elm_status load_existing(const char *path, int64_t group, out_file *f)
     char key[32];
     snprintf(key, sizeof key, "%lld", (long long)group);
     memset(f, 0, sizeof f[0]);
-    f->jsonl = ends_with(path, ".jsonl");
+    f->jsonl = elm_str_has_suffix(path, ".jsonl");
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         f->root = f->jsonl ? json_object_new_array() : json_object_new_object();

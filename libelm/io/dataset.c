@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "config/config.h"
 #include "core/error.h"
+#include "core/str.h"
 #include "core/utf8.h"
 
 struct elm_dataset {
@@ -523,10 +523,11 @@ static elm_status parse_whole(const char *path, const char *buf, size_t len, str
     return ELM_OK;
 }
 
+/* path ends with ext (any case) after at least one byte of name: a file
+ * named just ".json" has no extension. */
 static int has_ext(const char *path, const char *ext)
 {
-    size_t n = strlen(path), m = strlen(ext);
-    return n > m && strcasecmp(path + n - m, ext) == 0;
+    return strlen(path) > strlen(ext) && elm_str_has_suffix_nocase(path, ext);
 }
 
 static elm_status load_buffer(loader *L, const char *buf, size_t len)

@@ -1,5 +1,6 @@
 #include "io/gguf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -308,7 +309,7 @@ static elm_status parse(elm_gguf *g)
 {
     cur c = {g->map.data, g->map.size, 0, g->map.path};
     const char *path = g->map.path;
-    if (c.size < 4 || memcmp(c.p, "GGUF", 4) != 0)
+    if (c.size < 4 || memcmp(c.p, ELM_GGUF_MAGIC, 4) != 0)
         return elm_err(ELM_E_FORMAT, "%s: not a GGUF file (bad magic)", path);
     c.pos = 4;
     ELM_TRY(rd_u32(&c, &g->version, "version"));
@@ -450,6 +451,17 @@ void elm_gguf_close(elm_gguf *g)
     free(g->t_sorted);
     elm_mmap_close(&g->map);
     free(g);
+}
+
+int elm_gguf_file_has_magic(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char magic[4] = {0};
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    return n == 4 && memcmp(magic, ELM_GGUF_MAGIC, 4) == 0;
 }
 
 const char *elm_gguf_path(const elm_gguf *g) { return g ? g->map.path : NULL; }

@@ -61,6 +61,14 @@ typedef struct elm_gguf_arr {
 
 typedef struct elm_gguf elm_gguf;
 
+/* The first four bytes of every GGUF file. */
+#define ELM_GGUF_MAGIC "GGUF"
+
+/* 1 when the file at path can be read and starts with ELM_GGUF_MAGIC, else
+ * 0 (a missing, unreadable or shorter file too). Reads 4 bytes; never sets
+ * the error message: a sniff for choosing a reader, elm_gguf_open checks. */
+int elm_gguf_file_has_magic(const char *path);
+
 /* Ownership: close with elm_gguf_close. */
 elm_status elm_gguf_open(const char *path, elm_gguf **out);
 void elm_gguf_close(elm_gguf *g);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/str.h"
 #include "io/atomic.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -410,12 +411,6 @@ void elm_st_set_close(elm_st_set *s)
     free(s);
 }
 
-static int ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 static elm_status set_from_single(elm_st_set *s, const char *path)
 {
     s->shards = calloc(1, sizeof *s->shards);
@@ -551,7 +546,7 @@ elm_status elm_st_set_open(const char *path, elm_st_set **out)
                              path);
         }
         free(p);
-    } else if (ends_with(path, ".json")) {
+    } else if (elm_str_has_suffix(path, ".json")) {
         st = set_from_index(s, path);
     } else {
         st = set_from_single(s, path);

@@ -2,10 +2,10 @@
 #include "model/describe.h"
 
 #include "core/error.h"
+#include "core/str.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 static const char *const gguf_names[ELM_MOD_COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
@@ -134,15 +134,10 @@ void elm_name_list_add(char *list, size_t cap, const char *name)
     snprintf(list + len, cap - len, "%s%s", len ? "+" : "", name);
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
 int elm_is_pickle_name(const char *p)
 {
-    return has_suffix(p, ".bin") || has_suffix(p, ".pt") || has_suffix(p, ".pth") || has_suffix(p, ".ckpt");
+    return elm_str_has_suffix_nocase(p, ".bin") || elm_str_has_suffix_nocase(p, ".pt") ||
+           elm_str_has_suffix_nocase(p, ".pth") || elm_str_has_suffix_nocase(p, ".ckpt");
 }
 
 elm_status elm_pickle_error(const char *what)

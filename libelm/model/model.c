@@ -7,13 +7,14 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/str.h"
+#include "io/gguf.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,23 +187,6 @@ static elm_status load_weights(loader *L)
     return ELM_OK;
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
-static int is_gguf_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    char magic[4] = {0};
-    size_t n = fread(magic, 1, 4, f);
-    fclose(f);
-    return n == 4 && memcmp(magic, "GGUF", 4) == 0;
-}
-
 elm_status elm_model_load_tokenizer(elm_model *m, const elm_config *cfg); /* model_tok.c */
 
 static void model_destroy(elm_model *m)
@@ -254,7 +238,7 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
     if (stat(path, &sb) != 0)
         return elm_err(ELM_E_IO, "%s: %s", path, errno == ENOENT ? "no such file or directory" : strerror(errno));
     int is_dir = S_ISDIR(sb.st_mode);
-    if (!is_dir && elm_is_pickle_name(path) && !is_gguf_file(path))
+    if (!is_dir && elm_is_pickle_name(path) && !elm_gguf_file_has_magic(path))
         return elm_pickle_error(path);
 
     et_device dev = {0, 0};
@@ -282,7 +266,7 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
 
     elm_status st = ELM_OK;
     elm_wsrc *w = NULL;
-    if (!is_dir && (is_gguf_file(path) || has_suffix(path, ".gguf"))) {
+    if (!is_dir && (elm_gguf_file_has_magic(path) || elm_str_has_suffix_nocase(path, ".gguf"))) {
         m->from_gguf = 1;
         st = elm_wsrc_open_gguf(path, &w);
         if (st == ELM_OK)

@@ -1,11 +1,13 @@
 /* PEFT LoRA adapter directories: adapter_config.json (PEFT 0.13 fields)
  * and adapter_model.safetensors with PEFT's key names, fp32. */
 #include "model/model.h"
+#include "model/peft.h"
 
 #include "core/error.h"
 #include "io/atomic.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "io/st_tensor.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -74,35 +76,18 @@ elm_status elm_lora_save_peft(const elm_model *m, const elm_lora *l, const char 
 {
     if (!m || !l || !dir)
         return elm_err(ELM_E_INVALID, "elm_lora_save_peft: model, adapter and dir are required");
-    size_t n = 0;
-    for (int i = 0; i < l->n_layers * ELM_MOD_COUNT; i++)
-        n += (l->A[i] && l->B[i]) ? 2 : 0;
-    elm_st_write_tensor *wt = calloc(n ? n : 1, sizeof *wt);
-    char **names = calloc(n ? n : 1, sizeof *names);
-    float **bufs = calloc(n ? n : 1, sizeof *bufs);
-    int64_t(*shapes)[2] = calloc(n ? n : 1, sizeof *shapes);
-    elm_status st = (wt && names && bufs && shapes) ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
-    size_t k = 0;
+    elm_st_host h = {0};
+    elm_status st = ELM_OK;
     for (int i = 0; st == ELM_OK && i < l->n_layers; i++)
         for (int mod = 0; st == ELM_OK && mod < ELM_MOD_COUNT; mod++) {
             et_tensor *ab[2] = {ELM_LORA_A(l, i, mod), ELM_LORA_B(l, i, mod)};
             if (!ab[0] || !ab[1])
                 continue;
-            for (int j = 0; j < 2 && st == ELM_OK; j++, k++) {
+            for (int j = 0; j < 2 && st == ELM_OK; j++) {
                 char name[256];
                 snprintf(name, sizeof name, KEY_FMT, i, elm_module_parent((elm_module)mod),
                          elm_module_hf_name((elm_module)mod), j ? 'B' : 'A');
-                names[k] = strdup(name);
-                shapes[k][0] = et_size(ab[j], 0);
-                shapes[k][1] = et_size(ab[j], 1);
-                size_t cnt = (size_t)(shapes[k][0] * shapes[k][1]);
-                bufs[k] = malloc(cnt * sizeof(float) + 1);
-                if (!names[k] || !bufs[k]) {
-                    st = elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
-                    break;
-                }
-                st = et_to_host(ab[j], bufs[k], ET_F32, cnt * sizeof(float));
-                wt[k] = (elm_st_write_tensor){names[k], ELM_ST_F32, 2, shapes[k], bufs[k]};
+                st = elm_st_host_add_as(&h, name, ab[j], ET_F32);
             }
         }
     char *tmp = NULL;
@@ -117,21 +102,14 @@ elm_status elm_lora_save_peft(const elm_model *m, const elm_lora *l, const char 
         if (st == ELM_OK) {
             static const char *const meta[] = {"format", "pt", NULL};
             snprintf(p, sizeof p, "%s/adapter_model.safetensors", tmp);
-            st = elm_st_write(p, wt, n, meta);
+            st = elm_st_host_write(&h, p, meta);
         }
         if (st == ELM_OK)
             st = elm_atomic_dir_commit(tmp, dir);
         else
             elm_atomic_dir_abort(tmp);
     }
-    for (size_t i = 0; i < n && names && bufs; i++) {
-        free(names[i]);
-        free(bufs[i]);
-    }
-    free(wt);
-    free(names);
-    free(bufs);
-    free(shapes);
+    elm_st_host_free(&h);
     return st;
 }
 
@@ -224,21 +202,24 @@ static int present(json_object *cfg, const char *key)
     return json_object_object_get_ex(cfg, key, &v) && v != NULL;
 }
 
-static elm_status check_config(const char *ctx, json_object *cfg, int64_t *r, double *alpha, double *dropout,
-                               int *rslora)
+elm_status elm_peft_check_config(const char *ctx, json_object *cfg, elm_peft_config *out)
 {
+    memset(out, 0, sizeof *out);
+    if (!json_object_is_type(cfg, json_type_object))
+        return elm_err(ELM_E_FORMAT, "%s: not a JSON object", ctx);
     const char *s = NULL;
     ELM_TRY(elm_json_get_string(ctx, cfg, "peft_type", &s));
     if (strcmp(s, "LORA") != 0)
         return elm_err(ELM_E_UNSUPPORTED, "%s: field 'peft_type' is '%s'; only LORA is supported", ctx, s);
-    ELM_TRY(elm_json_get_int(ctx, cfg, "r", r));
-    if (*r < 1 || *r > 65536)
-        return elm_err(ELM_E_FORMAT, "%s: field 'r': must be in 1..65536, got %lld", ctx, (long long)*r);
-    ELM_TRY(elm_json_opt_double(ctx, cfg, "lora_alpha", 8.0, alpha));
-    if (!(*alpha > 0))
+    out->peft_type = s;
+    ELM_TRY(elm_json_get_int(ctx, cfg, "r", &out->r));
+    if (out->r < 1 || out->r > 65536)
+        return elm_err(ELM_E_FORMAT, "%s: field 'r': must be in 1..65536, got %lld", ctx, (long long)out->r);
+    ELM_TRY(elm_json_opt_double(ctx, cfg, "lora_alpha", 8.0, &out->alpha));
+    if (!(out->alpha > 0))
         return elm_err(ELM_E_FORMAT, "%s: field 'lora_alpha': must be positive", ctx);
-    ELM_TRY(elm_json_opt_double(ctx, cfg, "lora_dropout", 0.0, dropout));
-    if (!(*dropout >= 0 && *dropout < 1))
+    ELM_TRY(elm_json_opt_double(ctx, cfg, "lora_dropout", 0.0, &out->dropout));
+    if (!(out->dropout >= 0 && out->dropout < 1))
         return elm_err(ELM_E_FORMAT, "%s: field 'lora_dropout': must be in [0, 1)", ctx);
     int b = 0;
     ELM_TRY(elm_json_opt_bool(ctx, cfg, "use_dora", 0, &b));
@@ -247,13 +228,14 @@ static elm_status check_config(const char *ctx, json_object *cfg, int64_t *r, do
     ELM_TRY(elm_json_opt_bool(ctx, cfg, "fan_in_fan_out", 0, &b));
     if (b)
         return elm_err(ELM_E_UNSUPPORTED, "%s: field 'fan_in_fan_out' is true; not supported for Llama-family models", ctx);
-    ELM_TRY(elm_json_opt_bool(ctx, cfg, "use_rslora", 0, rslora));
+    ELM_TRY(elm_json_opt_bool(ctx, cfg, "use_rslora", 0, &out->use_rslora));
     ELM_TRY(elm_json_opt_string(ctx, cfg, "bias", "none", &s));
     if (strcmp(s, "none") != 0)
         return elm_err(ELM_E_UNSUPPORTED, "%s: field 'bias' is '%s'; only \"none\" is supported", ctx, s);
     ELM_TRY(elm_json_opt_string(ctx, cfg, "task_type", "CAUSAL_LM", &s));
     if (strcmp(s, "CAUSAL_LM") != 0)
         return elm_err(ELM_E_UNSUPPORTED, "%s: field 'task_type' is '%s'; only CAUSAL_LM is supported", ctx, s);
+    out->task_type = s;
     if (nonempty_object(cfg, "rank_pattern") || nonempty_object(cfg, "alpha_pattern"))
         return elm_err(ELM_E_UNSUPPORTED, "%s: fields 'rank_pattern'/'alpha_pattern' (per-module ranks) are not supported", ctx);
     json_object *v = NULL;
@@ -262,6 +244,31 @@ static elm_status check_config(const char *ctx, json_object *cfg, int64_t *r, do
         return elm_err(ELM_E_UNSUPPORTED, "%s: field 'modules_to_save' is set; fully trained extra modules are not supported", ctx);
     if (present(cfg, "layer_replication"))
         return elm_err(ELM_E_UNSUPPORTED, "%s: field 'layer_replication' is not supported", ctx);
+    return parse_targets(ctx, cfg, &out->mods);
+}
+
+elm_status elm_peft_tensor_name(const char *wpath, const elm_st_tensor *t, int *layer, int *mod, char *ab)
+{
+    int used = 0;
+    char parent[64], mname[64];
+    *layer = -1;
+    *mod = -1;
+    *ab = 0;
+    if (sscanf(t->name, "base_model.model.model.layers.%d.%63[^.].%63[^.].lora_%c.weight%n", layer, parent, mname,
+               ab, &used) != 4 ||
+        used != (int)strlen(t->name) || (*ab != 'A' && *ab != 'B'))
+        return elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' is not a LoRA A/B weight libelm understands", wpath,
+                       t->name);
+    int m = elm_module_from_name(mname);
+    *mod = m >= 0 && strcmp(parent, elm_module_parent((elm_module)m)) == 0 ? m : -1;
+    return ELM_OK;
+}
+
+elm_status elm_peft_tensor_dtype(const char *wpath, const elm_st_tensor *t)
+{
+    if (t->dtype != ELM_ST_F32 && t->dtype != ELM_ST_BF16 && t->dtype != ELM_ST_F16)
+        return elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, BF16 or F16", wpath, t->name,
+                       elm_st_dtype_name(t->dtype));
     return ELM_OK;
 }
 
@@ -273,15 +280,10 @@ static elm_status check_config(const char *ctx, json_object *cfg, int64_t *r, do
 static elm_status check_tensor(const elm_model *m, const char *wpath, const elm_st_tensor *t, int64_t r,
                                unsigned mods, const unsigned *layers, int *layer_out, int *mod_out, int *b_out)
 {
-    int L = m->cfg.n_layers, layer = -1, used = 0;
-    char parent[64], mname[64], ab = 0;
-    if (sscanf(t->name, "base_model.model.model.layers.%d.%63[^.].%63[^.].lora_%c.weight%n", &layer, parent, mname,
-               &ab, &used) != 4 ||
-        used != (int)strlen(t->name) || (ab != 'A' && ab != 'B'))
-        return elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' is not a LoRA A/B weight libelm understands", wpath,
-                       t->name);
-    int mod = elm_module_from_name(mname);
-    if (mod < 0 || strcmp(parent, elm_module_parent((elm_module)mod)) != 0 || layer < 0 || layer >= L)
+    int L = m->cfg.n_layers, layer, mod;
+    char ab;
+    ELM_TRY(elm_peft_tensor_name(wpath, t, &layer, &mod, &ab));
+    if (mod < 0 || layer < 0 || layer >= L)
         return elm_err(ELM_E_FORMAT, "%s: tensor '%s' names no projection of this %d-layer model", wpath, t->name, L);
     if (!(mods & (1u << mod)) || !layers[layer])
         return elm_err(ELM_E_FORMAT,
@@ -295,9 +297,7 @@ static elm_status check_tensor(const elm_model *m, const char *wpath, const elm_
                        "%s: tensor '%s' has shape [%lld, %lld], expected [%lld, %lld] (adapter_config.json 'r' = %lld)",
                        wpath, t->name, (long long)(t->ndim > 0 ? t->shape[0] : 0),
                        (long long)(t->ndim > 1 ? t->shape[1] : 0), (long long)want0, (long long)want1, (long long)r);
-    if (t->dtype != ELM_ST_F32 && t->dtype != ELM_ST_BF16 && t->dtype != ELM_ST_F16)
-        return elm_err(ELM_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, BF16 or F16", wpath, t->name,
-                       elm_st_dtype_name(t->dtype));
+    ELM_TRY(elm_peft_tensor_dtype(wpath, t));
     *layer_out = layer;
     *mod_out = mod;
     *b_out = ab == 'B';
@@ -319,23 +319,18 @@ elm_status elm_lora_load_peft(const elm_model *m, const char *dir, elm_lora **ou
     snprintf(wpath, sizeof wpath, "%s/adapter_model.safetensors", dir);
     json_object *cfg = NULL;
     ELM_TRY(elm_json_parse_file(cpath, &cfg));
-    int64_t r = 0;
-    double alpha = 0, dropout = 0;
-    int rslora = 0;
-    unsigned mods = 0;
+    elm_peft_config pc = {0};
     int L = m->cfg.n_layers;
     unsigned *layers = calloc((size_t)L, sizeof *layers);
     char *seen = calloc((size_t)L * ELM_MOD_COUNT * 2, 1);
     elm_status st = layers && seen ? ELM_OK : elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
-    if (st == ELM_OK && !json_object_is_type(cfg, json_type_object))
-        st = elm_err(ELM_E_FORMAT, "%s: not a JSON object", cpath);
     if (st == ELM_OK)
-        st = check_config(cpath, cfg, &r, &alpha, &dropout, &rslora);
-    if (st == ELM_OK)
-        st = parse_targets(cpath, cfg, &mods);
+        st = elm_peft_check_config(cpath, cfg, &pc);
     if (st == ELM_OK)
         st = parse_layers(cpath, cfg, L, layers);
-    json_object_put(cfg);
+    json_object_put(cfg); /* pc's strings are not used past here */
+    const int64_t r = pc.r;
+    const unsigned mods = pc.mods;
 
     /* Validate the weights file against the config and the model first. */
     elm_safetensors *sf = NULL;
@@ -360,14 +355,14 @@ elm_status elm_lora_load_peft(const elm_model *m, const char *dir, elm_lora **ou
 
     elm_lora *l = NULL;
     if (st == ELM_OK)
-        st = elm_lora_new(m, (int)r, alpha, dropout, layers, mods, &l);
+        st = elm_lora_new(m, (int)r, pc.alpha, pc.dropout, layers, mods, &l);
     if (st != ELM_OK) {
         free(layers);
         elm_st_close(sf);
         return st;
     }
-    l->use_rslora = rslora;
-    l->scale = rslora ? alpha / sqrt((double)r) : alpha / (double)r;
+    l->use_rslora = pc.use_rslora;
+    l->scale = pc.use_rslora ? pc.alpha / sqrt((double)r) : pc.alpha / (double)r;
 
     et_scope *tmp = et_scope_new();
     if (!tmp)
@@ -380,7 +375,8 @@ elm_status elm_lora_load_peft(const elm_model *m, const char *dir, elm_lora **ou
         if (st != ELM_OK)
             break;
         et_tensor *dst = b ? ELM_LORA_B(l, layer, mod) : ELM_LORA_A(l, layer, mod);
-        et_dtype dt = t->dtype == ELM_ST_F32 ? ET_F32 : t->dtype == ELM_ST_BF16 ? ET_BF16 : ET_F16;
+        et_dtype dt = ET_F32;
+        elm_st_dtype_to_et(t->dtype, &dt); /* F32, BF16 or F16: check_tensor */
         et_tensor *src = et_from_data(tmp, t->data, dt, 2, t->shape);
         st = et_scope_check(tmp);
         if (st == ELM_OK)

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "io/st_tensor.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,15 +12,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The shim dtype of a floating-point weight, else -1: integer and F8
+ * tensors go to elm_wsrc_to_f32, which refuses them by name. */
 static int st_et_dtype(elm_st_dtype d)
 {
-    switch (d) {
-    case ELM_ST_F32: return ET_F32;
-    case ELM_ST_F16: return ET_F16;
-    case ELM_ST_BF16: return ET_BF16;
-    case ELM_ST_F64: return ET_F64;
-    default: return -1;
-    }
+    et_dtype e;
+    if (!elm_st_dtype_to_et(d, &e) || (e != ET_F32 && e != ET_F16 && e != ET_BF16 && e != ET_F64))
+        return -1;
+    return (int)e;
 }
 
 static void st_fill(const elm_st_tensor *t, elm_wtensor *out)

@@ -14,17 +14,6 @@ static int is_file(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int has_gguf_magic(const char *p)
-{
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return 0;
-    char m[4] = {0};
-    size_t n = fread(m, 1, 4, f);
-    fclose(f);
-    return n == 4 && memcmp(m, "GGUF", 4) == 0;
-}
-
 elm_status elm_tok_load(const char *path, elm_tokenizer **out)
 {
     struct stat st;
@@ -45,7 +34,7 @@ elm_status elm_tok_load(const char *path, elm_tokenizer **out)
             rc = elm_err(ELM_E_IO, "%s: no tokenizer.json in this directory", path);
         else
             rc = elm_tok_load_json(a, is_file(b) ? b : NULL, out);
-    } else if (has_gguf_magic(path)) {
+    } else if (elm_gguf_file_has_magic(path)) {
         elm_gguf *g;
         rc = elm_gguf_open(path, &g);
         if (rc == ELM_OK) {

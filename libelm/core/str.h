@@ -1,0 +1,10 @@
+/* Small string tests shared by every layer. */
+#ifndef ELM_CORE_STR_H
+#define ELM_CORE_STR_H
+
+/* 1 when s ends with suf (byte for byte), else 0. */
+int elm_str_has_suffix(const char *s, const char *suf);
+/* The same, ignoring ASCII case (file names: "MODEL.GGUF", ".Safetensors"). */
+int elm_str_has_suffix_nocase(const char *s, const char *suf);
+
+#endif
