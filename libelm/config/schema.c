@@ -101,6 +101,12 @@ const elm_schema_entry elm_schema[] = {
 
     /* consistency data */
     {"prepare.guidance", D, "3", 0, 1e6, NULL, "erase guidance gamma of the generator"},
+    {"prepare.temperature", D, "-1", -1, 1e6, NULL,
+     "sampling temperature applied after the guidance (-1: the model's generation_config.json, else 1, as transformers; 0: greedy)"},
+    {"prepare.top_k", I, "-1", -1, 10000000, NULL,
+     "top-k after the temperature (-1: the model's generation_config.json, else 50, as transformers; 0: off)"},
+    {"prepare.top_p", D, "-1", -1, 1, NULL,
+     "top-p (nucleus) after top-k (-1: the model's generation_config.json, else 1, as transformers; 1: off)"},
     {"prepare.min_new_tokens", I, "100", 1, 100000, NULL, "fewest tokens generated per entry"},
     {"prepare.max_new_tokens", I, "300", 1, 100000, NULL, "most tokens generated per entry"},
     {"prepare.min_cut", I, "50", 1, 1000000, NULL, "shortest cut of the forget text (characters)"},

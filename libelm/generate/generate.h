@@ -66,8 +66,14 @@ elm_status elm_gen_tokenize_prompt(elm_model *m, const char *prompt, const elm_g
 typedef struct elm_guided_params {
     double guidance;     /* gamma */
     int64_t n_new;       /* tokens to generate (stops earlier at EOS unless no_eos) */
-    int greedy;          /* argmax instead of multinomial(softmax(score)) */
+    int greedy;          /* argmax instead of a draw */
     int no_eos;
+    /* Warpers applied to the guided score before the draw, in transformers'
+     * order (a custom logits processor, then temperature → top-k → top-p):
+     * temperature 1, top_k 0 and top_p 1 leave the score as it is. */
+    double temperature;
+    int64_t top_k;
+    double top_p;
 } elm_guided_params;
 
 /* score = lsm(P(p ⊕ y)) − γ·(lsm(P(e ⊕ y)) − lsm(P(v ⊕ y))), three

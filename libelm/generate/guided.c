@@ -5,8 +5,10 @@
  *   score = lsm(P(p ⊕ y<t)) − γ · (lsm(P(c_exp' ⊕ y<t)) − lsm(P(c_nov' ⊕ y<t)))
  *
  * Each stream is its own batch-1 KV cache (no padding), all in fp32 logits;
- * the draw is argmax (greedy) or multinomial over softmax(score), with no
- * temperature, top-k or top-p. */
+ * the draw is argmax (greedy) or, as transformers' generate runs a custom
+ * logits processor (the authors' ELMLogits) before its warpers, the score
+ * through temperature → top-k → top-p (generate/sampler.c, the warpers plain
+ * generation uses) and a multinomial draw. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,11 +94,10 @@ elm_status elm_guided_ids(elm_model *m, const int32_t *p, size_t np, const int32
             l[k] = t == 0 ? feed(m, s, &ss[k], in[k], nin[k]) : feed(m, s, &ss[k], &tok, 1);
         /* o − γ·(e − v) */
         et_tensor *score = et_add_scaled(s, l[0], et_sub(s, l[1], l[2]), -gp->guidance);
-        et_tensor *idx = gp->greedy ? et_argmax(s, score, 1, 0) : et_multinomial(s, et_softmax(s, score, 1));
+        int64_t id = 0;
         if ((st = et_scope_check(s)) != ELM_OK)
             break;
-        int64_t id = 0;
-        if ((st = et_to_host(idx, &id, ET_I64, sizeof id)) != ELM_OK)
+        if ((st = elm_sample_rows(s, score, gp->greedy ? 0.0 : gp->temperature, gp->top_k, gp->top_p, &id)) != ELM_OK)
             break;
         tok = (int32_t)id;
         int is_eos = 0;

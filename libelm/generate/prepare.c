@@ -9,7 +9,10 @@
  *   expert / novice template (prefix with the trailing ":\n" removed)
  *   n_new     = U[min_new_tokens, max_new_tokens]
  *   p         = cut + ". " + sentence   (tokenized with the tokenizer's specials)
- *   generated = erase-guided sampling (γ = prepare.guidance), stops early at EOS;
+ *   generated = erase-guided sampling (γ = prepare.guidance), the guided score
+ *               through temperature → top-k → top-p (prepare.temperature,
+ *               top_k, top_p; -1: the model's generation_config.json, else
+ *               transformers' 1 / 50 / 1), stops early at EOS;
  *               its text is decoded without specials and stripped of leading
  *               whitespace so the stored string has single spaces.
  * The torch generator is seeded per entry too (et_manual_seed).
@@ -174,6 +177,24 @@ static char *concat3(const char *a, const char *b, const char *c)
     return o;
 }
 
+/* prepare.temperature / top_k / top_p; -1 takes the model's own default
+ * (generation_config.json over transformers' 1 / 50 / 1, model/gen_config.h),
+ * as generate(do_sample=True) does in the authors' prepare_consistency_data. */
+static elm_status prepare_warpers(const elm_model *m, const elm_config *cfg, double *temperature, int64_t *top_k,
+                                  double *top_p)
+{
+    ELM_TRY(elm_config_get_double(cfg, "prepare.temperature", temperature));
+    ELM_TRY(elm_config_get_int(cfg, "prepare.top_k", top_k));
+    ELM_TRY(elm_config_get_double(cfg, "prepare.top_p", top_p));
+    if (*temperature < 0)
+        *temperature = m->gen_defaults.temperature;
+    if (*top_k < 0)
+        *top_k = m->gen_defaults.top_k;
+    if (*top_p < 0)
+        *top_p = m->gen_defaults.top_p;
+    return ELM_OK;
+}
+
 /* One entry from one forget text (see the top of the file). */
 elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept, const elm_config *cfg,
                              const elm_guide_templates *tp, uint64_t seed, char **prompt_out, char **cont_out)
@@ -187,6 +208,9 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept
     ELM_TRY(elm_config_get_int(cfg, "prepare.min_new_tokens", &min_new));
     ELM_TRY(elm_config_get_int(cfg, "prepare.max_new_tokens", &max_new));
     ELM_TRY(elm_config_get_double(cfg, "prepare.guidance", &gamma));
+    double temperature, top_p;
+    int64_t top_k;
+    ELM_TRY(prepare_warpers(m, cfg, &temperature, &top_k, &top_p));
     if (max_cut < min_cut)
         return elm_err(ELM_E_INVALID, "prepare.max_cut (%lld) is below prepare.min_cut (%lld)",
                        (long long)max_cut, (long long)min_cut);
@@ -223,7 +247,7 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept
     if ((st = tok_text(m, gen_prompt, &ip, &np)) != ELM_OK || (st = tok_text(m, pe, &ie, &ne)) != ELM_OK ||
         (st = tok_text(m, pn, &iv, &nv)) != ELM_OK)
         goto done;
-    elm_guided_params gp = {gamma, n_new, 0, 0};
+    elm_guided_params gp = {gamma, n_new, 0, 0, temperature, top_k, top_p};
     if ((st = elm_guided_ids(m, ip, np, ie, ne, iv, nv, &gp, &out, &nout)) != ELM_OK)
         goto done;
     if ((st = elm_tok_decode(m->tok, out, nout, ELM_DETOKENIZE_SKIP_SPECIAL, &gtext, NULL)) != ELM_OK)

@@ -266,6 +266,7 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
 
     elm_status st = ELM_OK;
     elm_wsrc *w = NULL;
+    elm_gen_defaults_hf(&m->gen_defaults);
     if (!is_dir && (elm_gguf_file_has_magic(path) || elm_str_has_suffix_nocase(path, ".gguf"))) {
         m->from_gguf = 1;
         st = elm_wsrc_open_gguf(path, &w);
@@ -278,6 +279,8 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
             snprintf(cfgpath, sizeof cfgpath, "%s/config.json", dir);
             st = elm_llama_config_from_json(cfgpath, &m->cfg);
         }
+        if (st == ELM_OK)
+            st = elm_gen_defaults_load(dir, &m->gen_defaults);
         if (st == ELM_OK)
             st = elm_wsrc_open_safetensors(ckpt, &w);
     }

@@ -7,6 +7,7 @@
 #define ELM_MODEL_MODEL_H
 
 #include "elm.h"
+#include "model/gen_config.h"
 #include "tensor/shim.h"
 #if defined(__has_include)
 #if __has_include("tokenizer/tokenizer.h")
@@ -99,6 +100,7 @@ struct elm_model {
     elm_status tok_status;   /* why tok is NULL (ELM_OK when it loaded) */
     char *tok_error;         /* message of that failure, or NULL */
     float *inv_freq_host;    /* the same inverse frequencies on the host [head_dim/2] */
+    elm_gen_defaults gen_defaults; /* generation_config.json's sampling fields (HF's defaults for GGUF) */
 };
 
 /* KV cache for incremental decoding: per layer K and V [B, n_kv_heads, T, head_dim]. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -266,7 +267,7 @@ START_TEST(test_guided_golden)
     json_object *gam;
     ck_assert(json_object_object_get_ex(g, "gamma", &gam));
     elm_model *m = load_tiny(name);
-    elm_guided_params gp = {json_object_get_double(gam), (int64_t)nw, 1, 1};
+    elm_guided_params gp = {json_object_get_double(gam), (int64_t)nw, 1, 1, 0, 0, 1};
     int32_t *out = NULL;
     size_t n = 0;
     ck_assert_elm_ok(elm_guided_ids(m, p, np, e, ne, v, nv, &gp, &out, &n));
@@ -279,6 +280,94 @@ START_TEST(test_guided_golden)
     free(v);
     free(want);
     json_object_put(g);
+    elm_model_free(m);
+}
+END_TEST
+
+/* Golden: erase-guided sampling through temperature → top-k → top-p, drawn by
+ * transformers' generate with a guidance processor on a fixed torch seed
+ * (golden_guided_sample.py): the same libtorch generator, the same warper
+ * operations, so the same tokens. */
+START_TEST(test_guided_sample_golden)
+{
+    static const char *const names[] = {"llama", "qwen2"};
+    const char *name = names[_i];
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/fixtures/generate/%s.guided-sample.json", name);
+    json_object *g = json_object_from_file(tu_src(rel));
+    ck_assert_msg(g != NULL, "cannot read %s (made by tools/reference/golden_guided_sample.py)", tu_src(rel));
+    size_t np, ne, nv;
+    int32_t *p = json_ids(g, "prompt_ids", &np), *e = json_ids(g, "expert_ids", &ne), *v = json_ids(g, "novice_ids", &nv);
+    json_object *gam, *cases;
+    ck_assert(json_object_object_get_ex(g, "gamma", &gam));
+    ck_assert(json_object_object_get_ex(g, "cases", &cases));
+    ck_assert_uint_ge(json_object_array_length(cases), 2);
+    elm_model *m = load_tiny(name);
+    for (size_t c = 0; c < json_object_array_length(cases); c++) {
+        json_object *cs = json_object_array_get_idx(cases, c), *t, *k, *pp, *sd;
+        ck_assert(json_object_object_get_ex(cs, "temperature", &t) && json_object_object_get_ex(cs, "top_k", &k) &&
+                  json_object_object_get_ex(cs, "top_p", &pp) && json_object_object_get_ex(cs, "seed", &sd));
+        size_t nw;
+        int32_t *want = json_ids(cs, "ids", &nw);
+        elm_guided_params gp = {json_object_get_double(gam), (int64_t)nw, 0, 1, json_object_get_double(t),
+                                json_object_get_int64(k), json_object_get_double(pp)};
+        et_manual_seed((uint64_t)json_object_get_int64(sd));
+        int32_t *out = NULL;
+        size_t n = 0;
+        ck_assert_elm_ok(elm_guided_ids(m, p, np, e, ne, v, nv, &gp, &out, &n));
+        ck_assert_uint_eq(n, nw);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(out[i] == want[i], "%s case %zu (T %g, top_k %lld, top_p %g): token %zu: got %d, transformers %d",
+                          name, c, gp.temperature, (long long)gp.top_k, gp.top_p, i, out[i], want[i]);
+        free(out);
+        free(want);
+    }
+    free(p);
+    free(e);
+    free(v);
+    json_object_put(g);
+    elm_model_free(m);
+}
+END_TEST
+
+/* generation_config.json's sampling fields over transformers' defaults
+ * (1 / 50 / 1), as GenerationConfig reads them; bad files name the field. */
+START_TEST(test_gen_defaults_file)
+{
+    elm_gen_defaults d;
+    char dir[] = "/tmp/elm-gencfg-XXXXXX", path[128];
+    ck_assert(mkdtemp(dir) != NULL);
+    ck_assert_elm_ok(elm_gen_defaults_load(dir, &d)); /* no file: the defaults */
+    ck_assert(d.temperature == 1.0 && d.top_k == 50 && d.top_p == 1.0 && !d.from_file);
+    snprintf(path, sizeof path, "%s/generation_config.json", dir);
+    static const char *const ok[] = {"{\"temperature\": 0.6, \"top_p\": 0.9, \"do_sample\": true}",
+                                     "{\"top_k\": null}", "{\"top_k\": 7}"};
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(path, "w");
+        fputs(ok[i], f);
+        fclose(f);
+        ck_assert_elm_ok(elm_gen_defaults_load(dir, &d));
+        ck_assert(d.from_file);
+        if (i == 0)
+            ck_assert(d.temperature == 0.6 && d.top_k == 50 && d.top_p == 0.9);
+        else
+            ck_assert(d.temperature == 1.0 && d.top_k == (i == 1 ? 0 : 7) && d.top_p == 1.0);
+    }
+    static const char *const bad[][2] = {{"{\"top_p\": 1.5}", "'top_p'"}, {"{\"temperature\": \"hot\"}", "temperature"},
+                                         {"[1]", "top level"}, {"{\"top_k\": 3", "generation_config.json"}};
+    for (int i = 0; i < 4; i++) {
+        FILE *f = fopen(path, "w");
+        fputs(bad[i][0], f);
+        fclose(f);
+        ck_assert_elm_status(elm_gen_defaults_load(dir, &d), ELM_E_FORMAT);
+        ck_assert_msg(strstr(elm_last_error(), bad[i][1]) && strstr(elm_last_error(), "generation_config.json"),
+                      "case %d: %s", i, elm_last_error());
+    }
+    remove(path);
+    rmdir(dir);
+    /* the tiny llama's file has no sampling fields: the defaults, read from the file */
+    elm_model *m = load_tiny("llama");
+    ck_assert(m->gen_defaults.from_file && m->gen_defaults.top_k == 50 && m->gen_defaults.temperature == 1.0);
     elm_model_free(m);
 }
 END_TEST
@@ -443,6 +532,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_sampling_text);
     tcase_add_test(tc, test_stream_and_stop);
     tcase_add_loop_test(tc, test_guided_golden, 0, 2);
+    tcase_add_loop_test(tc, test_guided_sample_golden, 0, 2);
+    tcase_add_test(tc, test_gen_defaults_file);
     tcase_add_test(tc, test_guided_prefix);
     tcase_add_test(tc, test_prepare_resume_groups);
     tcase_add_test(tc, test_errors);

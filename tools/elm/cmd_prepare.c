@@ -11,6 +11,7 @@ static const elm_cli_alias prep_flags[] = {
     {"--seed", "gen.seed"}, {"--device", "runtime.device"}, {"--dtype", "runtime.dtype"}, {"--threads", "runtime.threads"},
     {"--concept", "erase.concept"},          {"--group", "prepare.group"},
     {"--limit", "prepare.limit"},            {"--guidance", "prepare.guidance"},
+    {"--temperature", "prepare.temperature"}, {"--top-k", "prepare.top_k"}, {"--top-p", "prepare.top_p"},
     {"--min-new-tokens", "prepare.min_new_tokens"}, {"--max-new-tokens", "prepare.max_new_tokens"},
     {"--min-cut", "prepare.min_cut"},        {"--max-cut", "prepare.max_cut"},
     {"--expert-templates", "erase.expert_templates"}, {"--novice-templates", "erase.novice_templates"},
