@@ -58,18 +58,23 @@ elm_status elm_prepare_consistency(elm_model *model, elm_dataset *forget, const 
     ELM_TRY(elm_dataset_check(forget, __func__));
     ELM_CHECK_ARG(out_path && out_path[0], "out_path");
     /* the erase layer's templates (built-in set or erase.*_templates files) */
-    const char *pe = NULL, *pn = NULL;
+    const char *pe = NULL, *pn = NULL, *pr = NULL;
     ELM_TRY(elm_config_get_string(cfg, "erase.expert_templates", &pe));
     ELM_TRY(elm_config_get_string(cfg, "erase.novice_templates", &pn));
-    elm_template_set ex = {0}, nv = {0};
+    ELM_TRY(elm_config_get_string(cfg, "prepare.redirect_sentences", &pr));
+    elm_template_set ex = {0}, nv = {0}, rd = {0};
     elm_status st = elm_templates_load(pe, "erase.expert_templates", elm_builtin_expert, ELM_BUILTIN_TEMPLATES, &ex);
     if (st == ELM_OK)
         st = elm_templates_load(pn, "erase.novice_templates", elm_builtin_novice, ELM_BUILTIN_TEMPLATES, &nv);
+    if (st == ELM_OK)
+        st = elm_lines_load(pr, "prepare.redirect_sentences", elm_guide_builtin_sentences, ELM_GUIDE_SENTENCES, &rd);
     if (st == ELM_OK) {
-        elm_guide_templates tp = {(const char *const *)ex.items, ex.n, (const char *const *)nv.items, nv.n};
+        elm_guide_templates tp = {(const char *const *)ex.items, ex.n, (const char *const *)nv.items, nv.n,
+                                  (const char *const *)rd.items, rd.n};
         st = elm_prepare_run(model, forget, cfg, out_path, &tp, progress, user);
     }
     elm_templates_free(&ex);
     elm_templates_free(&nv);
+    elm_templates_free(&rd);
     return st;
 }

@@ -107,6 +107,8 @@ const elm_schema_entry elm_schema[] = {
      "top-k after the temperature (-1: the model's generation_config.json, else 50, as transformers; 0: off)"},
     {"prepare.top_p", D, "-1", -1, 1, NULL,
      "top-p (nucleus) after top-k (-1: the model's generation_config.json, else 1, as transformers; 1: off)"},
+    {"prepare.redirect_sentences", S, "", 0, 0, NULL,
+     "file of change-of-subject sentences ending each consistency prompt, one per line (empty: the built-in 20)"},
     {"prepare.min_new_tokens", I, "100", 1, 100000, NULL, "fewest tokens generated per entry"},
     {"prepare.max_new_tokens", I, "300", 1, 100000, NULL, "most tokens generated per entry"},
     {"prepare.min_cut", I, "50", 1, 1000000, NULL, "shortest cut of the forget text (characters)"},

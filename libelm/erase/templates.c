@@ -58,8 +58,8 @@ static elm_status push(elm_template_set *t, char *s)
     return ELM_OK;
 }
 
-elm_status elm_templates_load(const char *path, const char *key, const char *const *builtin,
-                              size_t n_builtin, elm_template_set *out)
+static elm_status load_lines(const char *path, const char *key, int need_concept, const char *const *builtin,
+                             size_t n_builtin, elm_template_set *out)
 {
     out->items = NULL;
     out->n = 0;
@@ -88,7 +88,7 @@ elm_status elm_templates_load(const char *path, const char *key, const char *con
             line[--len] = 0;
         if (len == 0)
             continue;
-        if (!strstr(line, "{concept}")) {
+        if (need_concept && !strstr(line, "{concept}")) {
             st = elm_err(ELM_E_FORMAT, "%s: %s:%ld: template without {concept}", key, path, no);
             break;
         }
@@ -111,10 +111,22 @@ elm_status elm_templates_load(const char *path, const char *key, const char *con
     free(line);
     fclose(f);
     if (st == ELM_OK && out->n == 0)
-        st = elm_err(ELM_E_FORMAT, "%s: %s: no templates in the file", key, path);
+        st = elm_err(ELM_E_FORMAT, "%s: %s: no %s in the file", key, path, need_concept ? "templates" : "lines");
     if (st != ELM_OK)
         elm_templates_free(out);
     return st;
+}
+
+elm_status elm_templates_load(const char *path, const char *key, const char *const *builtin,
+                              size_t n_builtin, elm_template_set *out)
+{
+    return load_lines(path, key, 1, builtin, n_builtin, out);
+}
+
+elm_status elm_lines_load(const char *path, const char *key, const char *const *builtin, size_t n_builtin,
+                          elm_template_set *out)
+{
+    return load_lines(path, key, 0, builtin, n_builtin, out);
 }
 
 char *elm_template_fill(const char *tmpl, const char *concept)

@@ -21,6 +21,10 @@ typedef struct elm_template_set {
  * (`key` names the config key in messages). */
 elm_status elm_templates_load(const char *path, const char *key, const char *const *builtin,
                               size_t n_builtin, elm_template_set *out);
+/* The same file format without the {concept} rule (the change-of-subject
+ * sentences of prepare.redirect_sentences). */
+elm_status elm_lines_load(const char *path, const char *key, const char *const *builtin, size_t n_builtin,
+                          elm_template_set *out);
 void elm_templates_free(elm_template_set *t);
 /* tmpl with every {concept} replaced. Ownership: caller free()s; NULL: OOM. */
 char *elm_template_fill(const char *tmpl, const char *concept);

@@ -89,6 +89,8 @@ elm_status elm_guided_ids(elm_model *m, const int32_t *p, size_t np, const int32
 char *elm_guided_prefix(const char *tmpl, const char *concept);
 
 /* The project's own change-of-subject sentences (static). */
+#define ELM_GUIDE_SENTENCES 20
+extern const char *const elm_guide_builtin_sentences[ELM_GUIDE_SENTENCES];
 size_t elm_guide_n_sentences(void); /* 20 */
 const char *elm_guide_sentence(size_t i);
 
@@ -100,6 +102,8 @@ typedef struct elm_guide_templates {
     size_t n_expert;
     const char *const *novice;
     size_t n_novice;
+    const char *const *redirect; /* change-of-subject sentences (NULL: the built-in 20) */
+    size_t n_redirect;
 } elm_guide_templates;
 
 /* One entry from one forget text, all draws from `seed`. Ownership: both

@@ -1,6 +1,7 @@
 /* Text for erase-guided generation: the change-of-subject sentences that end
  * a consistency prompt (method §4 describes their role; the wording is our
- * own), and the prefix of a guidance stream. The expert/novice templates are
+ * own; prepare.redirect_sentences replaces them), and the prefix of a
+ * guidance stream. The expert/novice templates are
  * the erase layer's (erase/templates.h, chosen by erase.expert_templates /
  * erase.novice_templates); api/generate_api.c hands them down, since
  * generate/ sits below erase/. */
@@ -9,7 +10,7 @@
 
 #include "generate/generate.h"
 
-static const char *const sentences[20] = {
+const char *const elm_guide_builtin_sentences[ELM_GUIDE_SENTENCES] = {
     "This is a sensitive subject, so let us talk about something more cheerful instead,",
     "That topic is not one to dwell on, so here is something lighter to think about,",
     "Rather than go further down that road, let me tell you about something pleasant,",
@@ -32,8 +33,8 @@ static const char *const sentences[20] = {
     "That is not a good topic for now, so let me change the subject to food,",
 };
 
-size_t elm_guide_n_sentences(void) { return sizeof sentences / sizeof sentences[0]; }
-const char *elm_guide_sentence(size_t i) { return i < elm_guide_n_sentences() ? sentences[i] : NULL; }
+size_t elm_guide_n_sentences(void) { return ELM_GUIDE_SENTENCES; }
+const char *elm_guide_sentence(size_t i) { return i < ELM_GUIDE_SENTENCES ? elm_guide_builtin_sentences[i] : NULL; }
 
 char *elm_guided_prefix(const char *tmpl, const char *concept)
 {

@@ -5,7 +5,8 @@
  * Per entry (all draws from a stream seeded by (gen.seed, group, i), so a
  * resumed run writes exactly what an uninterrupted one would):
  *   cut       = the text's first U[min_cut, max_cut] code points
- *   sentence  = one of the 20 change-of-subject sentences
+ *   sentence  = one of the change-of-subject sentences (the built-in 20 or
+ *               the lines of prepare.redirect_sentences)
  *   expert / novice template (prefix with the trailing ":\n" removed)
  *   n_new     = U[min_new_tokens, max_new_tokens]
  *   p         = cut + ". " + sentence   (tokenized with the tokenizer's specials)
@@ -220,9 +221,11 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept
     elm_rng r;
     elm_rng_seed(&r, seed);
     size_t cut_cp = (size_t)elm_rng_range(&r, min_cut, max_cut);
-    const char *sentence = elm_guide_sentence((size_t)(elm_rng_next(&r) % elm_guide_n_sentences()));
     if (!tp || !tp->n_expert || !tp->n_novice)
         return elm_err(ELM_E_INVALID, "prepare: no expert/novice templates");
+    const char *const *redirect = tp->redirect && tp->n_redirect ? tp->redirect : elm_guide_builtin_sentences;
+    size_t n_redirect = tp->redirect && tp->n_redirect ? tp->n_redirect : ELM_GUIDE_SENTENCES;
+    const char *sentence = redirect[elm_rng_next(&r) % n_redirect];
     const char *et = tp->expert[elm_rng_next(&r) % tp->n_expert];
     const char *nt = tp->novice[elm_rng_next(&r) % tp->n_novice];
     int64_t n_new = elm_rng_range(&r, min_new, max_new);

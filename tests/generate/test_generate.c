@@ -386,6 +386,24 @@ static const char *FORGET_JSONL =
     "{\"text\": \"Zephyrite is mined in high passes where the air is thin, and the miners sing to keep time as they chip the pale blue stone loose.\"}\n"
     "{\"text\": \"A polished zephyrite lens bends light into seven bands, which is why the old lighthouse keepers prized them above glass.\"}\n";
 
+/* dir/forget.jsonl with FORGET_JSONL, opened as a dataset (no length filter). */
+static elm_dataset *forget_dataset(const char *dir)
+{
+    char fpath[512];
+    snprintf(fpath, sizeof fpath, "%s/forget.jsonl", dir);
+    FILE *f = fopen(fpath, "w");
+    ck_assert(f != NULL);
+    fputs(FORGET_JSONL, f);
+    fclose(f);
+    elm_config *dcfg;
+    ck_assert_elm_ok(elm_config_new(&dcfg));
+    ck_assert_elm_ok(elm_config_set(dcfg, "data.min_chars", "0"));
+    elm_dataset *ds = NULL;
+    ck_assert_elm_ok(elm_dataset_open(fpath, dcfg, &ds));
+    elm_config_free(dcfg);
+    return ds;
+}
+
 static elm_config *prep_cfg(const char *limit, const char *group)
 {
     elm_config *cfg;
@@ -412,19 +430,62 @@ static int stop_after_one(const elm_progress *p, void *user)
     return p->done >= 1;
 }
 
+/* prepare.redirect_sentences: the file's lines replace the built-in
+ * change-of-subject sentences; a missing or empty file names the key. */
+START_TEST(test_prepare_redirect_file)
+{
+    char *dir = tu_tmpdir();
+    char spath[512], out[512];
+    snprintf(spath, sizeof spath, "%s/sentences.txt", dir);
+    snprintf(out, sizeof out, "%s/c.jsonl", dir);
+    static const char *const mine[] = {"Anyway, about the weather,", "On a different note, gardening:"};
+    FILE *f = fopen(spath, "w");
+    fprintf(f, "%s\n\n%s\n", mine[0], mine[1]);
+    fclose(f);
+    elm_dataset *ds = forget_dataset(dir);
+    elm_model *m = load_tiny("llama");
+    elm_config *cfg = prep_cfg("3", "0");
+    ck_assert_elm_ok(elm_config_set(cfg, "prepare.redirect_sentences", spath));
+    ck_assert_elm_ok(elm_prepare_consistency(m, ds, cfg, out, NULL, NULL));
+    size_t len;
+    char *text = tu_read_file(out, &len), *save = NULL;
+    int lines = 0;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save), lines++) {
+        json_object *e = json_tokener_parse(l), *cp;
+        ck_assert(e && json_object_object_get_ex(e, "consistence_prompt", &cp));
+        const char *c = json_object_get_string(cp);
+        int found = 0;
+        for (int k = 0; k < 2; k++)
+            found |= strncmp(c, ". ", 2) == 0 && strncmp(c + 2, mine[k], strlen(mine[k])) == 0;
+        ck_assert_msg(found, "continuation must use a sentence of the file: %s", c);
+        json_object_put(e);
+    }
+    ck_assert_int_eq(lines, 3);
+    free(text);
+    /* an empty file and a missing one: errors naming the key and the file, no output */
+    f = fopen(spath, "w");
+    fclose(f);
+    snprintf(out, sizeof out, "%s/d.jsonl", dir);
+    ck_assert_elm_status(elm_prepare_consistency(m, ds, cfg, out, NULL, NULL), ELM_E_FORMAT);
+    ck_assert_msg(strstr(elm_last_error(), "prepare.redirect_sentences") && strstr(elm_last_error(), "sentences.txt"),
+                  "%s", elm_last_error());
+    ck_assert_elm_ok(elm_config_set(cfg, "prepare.redirect_sentences", "/nonexistent/s.txt"));
+    ck_assert_elm_status(elm_prepare_consistency(m, ds, cfg, out, NULL, NULL), ELM_E_IO);
+    ck_assert_msg(strstr(elm_last_error(), "/nonexistent/s.txt"), "%s", elm_last_error());
+    ck_assert(access(out, F_OK) != 0);
+    elm_config_free(cfg);
+    elm_dataset_free(ds);
+    elm_model_free(m);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_prepare_resume_groups)
 {
     char *dir = tu_tmpdir();
-    char fpath[512], a[512], b[512], c[512], j1[512], j2[512];
-    snprintf(fpath, sizeof fpath, "%s/forget.jsonl", dir);
-    FILE *f = fopen(fpath, "w");
-    fputs(FORGET_JSONL, f);
-    fclose(f);
-    elm_config *dcfg;
-    ck_assert_elm_ok(elm_config_new(&dcfg));
-    ck_assert_elm_ok(elm_config_set(dcfg, "data.min_chars", "0"));
-    elm_dataset *ds = NULL;
-    ck_assert_elm_ok(elm_dataset_open(fpath, dcfg, &ds));
+    char a[512], b[512], c[512], j1[512], j2[512];
+    elm_dataset *ds = forget_dataset(dir);
     elm_model *m = load_tiny("llama");
 
     /* uninterrupted run */
@@ -501,7 +562,6 @@ START_TEST(test_prepare_resume_groups)
     free(ta);
     free(tb);
     elm_dataset_free(ds);
-    elm_config_free(dcfg);
     elm_model_free(m);
     tu_rmtree(dir);
     free(dir);
@@ -536,6 +596,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_gen_defaults_file);
     tcase_add_test(tc, test_guided_prefix);
     tcase_add_test(tc, test_prepare_resume_groups);
+    tcase_add_test(tc, test_prepare_redirect_file);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     return s;

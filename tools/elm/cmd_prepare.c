@@ -12,6 +12,7 @@ static const elm_cli_alias prep_flags[] = {
     {"--concept", "erase.concept"},          {"--group", "prepare.group"},
     {"--limit", "prepare.limit"},            {"--guidance", "prepare.guidance"},
     {"--temperature", "prepare.temperature"}, {"--top-k", "prepare.top_k"}, {"--top-p", "prepare.top_p"},
+    {"--redirect-sentences", "prepare.redirect_sentences"},
     {"--min-new-tokens", "prepare.min_new_tokens"}, {"--max-new-tokens", "prepare.max_new_tokens"},
     {"--min-cut", "prepare.min_cut"},        {"--max-cut", "prepare.max_cut"},
     {"--expert-templates", "erase.expert_templates"}, {"--novice-templates", "erase.novice_templates"},
