@@ -26,6 +26,17 @@ t_json=$("$elm" tokenize --model "$fx/llama-tied/tokenizer.json" --json "Hello w
 t_gguf=$("$elm" tokenize --model "$fx/llama-tied.gguf" --json "Hello world, zephyrite 42!")
 check "tokenize --json prints ids" sh -c "echo '$t_dir' | grep -Eq '^\{\"ids\": \[[0-9]+(, [0-9]+)*\]\}$'"
 check "tokenize: dir == tokenizer.json == gguf" [ "$t_dir" = "$t_json" -a "$t_dir" = "$t_gguf" ]
+# prepare-consistency: --help names the sampling and sentence flags; a run with
+# them writes continuations that start with the file's sentence
+ph=$("$elm" prepare-consistency --help); rc=$?
+check "prepare-consistency --help exits 0 and lists its flags" sh -c "[ $rc = 0 ] && for f in --temperature --top-k --top-p --redirect-sentences --guidance; do echo \"\$0\" | grep -q -- \"\$f\" || exit 1; done" "$ph"
+ptmp=$(mktemp -d)
+printf 'Speaking of something else entirely,\n' >"$ptmp/s.txt"
+"$elm" prepare-consistency --model "$fx/llama" --forget "$src/tests/fixtures/data/text.jsonl" --concept zephyrite \
+  --out "$ptmp/c.jsonl" --limit 1 --min-new-tokens 3 --max-new-tokens 4 --temperature 0.8 --top-k 5 --top-p 0.9 \
+  --redirect-sentences "$ptmp/s.txt" --data-min-chars 0 >/dev/null 2>&1; rc=$?
+check "prepare-consistency with warpers and a sentence file" sh -c "[ $rc = 0 ] && grep -q '\"consistence_prompt\": *\". Speaking of something else entirely, ' '$ptmp/c.jsonl'"
+rm -rf "$ptmp"
 "$elm" tokenize --model /nonexistent/model x >/dev/null 2>&1; rc=$?
 check "tokenize on a missing path exits 1" [ "$rc" = 1 ]
 # eval mcq --eval-mcq-scoring cloze: lm-eval acc_norm, its acc and the

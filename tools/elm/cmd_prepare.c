@@ -18,6 +18,26 @@ static const elm_cli_alias prep_flags[] = {
     {"--expert-templates", "erase.expert_templates"}, {"--novice-templates", "erase.novice_templates"},
 };
 
+static const char prep_help[] =
+    "usage: elm prepare-consistency --model M --forget F --concept TEXT --out FILE [options]\n"
+    "\n"
+    "Per forget text: a cut of it, \". \" and a change-of-subject sentence, continued by the\n"
+    "frozen model with erase guidance (docs/erase.md, \"Making consistency data\"). FILE is the\n"
+    "reference JSON ({\"<group>\": [...]}) or, for .jsonl, one object per line; an interrupted\n"
+    "run resumes where it stopped.\n"
+    "\n"
+    "  --group N --limit N            dataset group stored under; entries to make (0: all)\n"
+    "  --guidance G                   erase guidance gamma (3)\n"
+    "  --temperature T --top-k K --top-p P\n"
+    "                                 warpers after the guidance, as transformers' generate\n"
+    "                                 (-1: the model's generation_config.json, else 1 / 50 / 1)\n"
+    "  --min-new-tokens N --max-new-tokens N   length of each continuation (100..300)\n"
+    "  --min-cut N --max-cut N        code points of the forget text kept (50..300)\n"
+    "  --redirect-sentences FILE      change-of-subject sentences, one per line (built-in 20)\n"
+    "  --expert-templates FILE --novice-templates FILE   guidance prefixes with {concept}\n"
+    "  --seed N --device D --dtype T --threads N\n"
+    "  --<section>-<key> V            any configuration key (elm help keys)\n";
+
 static int progress_fn(const elm_progress *p, void *user)
 {
     (void)user;
@@ -41,6 +61,11 @@ int cmd_prepare(int argc, char **argv)
         return elm_cli_fail(cmd, "out of memory");
     for (int i = 1; i < argc && rc == 0; i++) {
         int handled = 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(prep_help, stdout);
+            elm_config_free(cfg);
+            return 0;
+        }
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
             model_path = argv[++i];
         else if (strcmp(argv[i], "--forget") == 0 && i + 1 < argc)
