@@ -69,6 +69,9 @@ const elm_schema_entry elm_schema[] = {
     {"erase.template_choice", C, "random", 0, 0, "random|cycle", "how a micro-step picks its expert/novice template"},
     {"erase.alignment", C, "concat", 0, 0, "concat|separate",
      "concat: tokenize prefix+text as one string (reference); separate: prefix and text tokenized apart (exact, cacheable)"},
+    {"erase.consistency_tokens", C, "all", 0, 0, "all|reference",
+     "all: tok(prompt) + tok(continuation), every continuation token scored; reference: erase.py's prompt+continuation "
+     "tokenized as one string, its first continuation token not scored"},
     {"erase.mix", S, "0", 0, 0, NULL, "dataset groups in sampling order, e.g. 0,0,1"},
     {"erase.max_tokens", I, "0", 0, 1000000, NULL, "cut tokenized texts to this many tokens (0: no cut)"},
     {"erase.batch", I, "1", 1, 4096, NULL,

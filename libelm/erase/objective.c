@@ -543,10 +543,26 @@ static elm_status nll_phase(elm_erase *e, int nb, elm_micro_result *r, elm_role 
             G->pos[ELM_ROLE_CONSISTENCY]++;
             size_t i = G->pair_idx[k];
             const elm_dataset *ds = G->ds[ELM_ROLE_CONSISTENCY];
+            const char *pt = elm_dataset_prompt_at(ds, i), *ct = elm_dataset_continuation_at(ds, i);
             ids_buf pi, ci;
-            st = elm_obj_tokenize(e, elm_dataset_prompt_at(ds, i), 1, &pi);
-            if (st == ELM_OK) {
-                st = elm_obj_tokenize(e, elm_dataset_continuation_at(ds, i), 0, &ci);
+            st = elm_obj_tokenize(e, pt, 1, &pi);
+            if (st == ELM_OK && e->o.cons_reference) {
+                /* erase.py: tok(prompt + continuation) as one string, L = len(tok(prompt));
+                 * logits[L:][:-1] against ids[L:][1:]: scored from ids[L + 1] on */
+                size_t lp = strlen(pt), lc = strlen(ct);
+                char *joint = malloc(lp + lc + 1);
+                if (!joint) {
+                    st = elm_err(ELM_E_NOMEM, "erase: out of memory");
+                } else {
+                    memcpy(joint, pt, lp);
+                    memcpy(joint + lp, ct, lc + 1);
+                    st = elm_obj_tokenize(e, joint, 1, &ids[b]);
+                    free(joint);
+                }
+                from[b] = pi.n + 1;
+                elm_obj_ids_free(&pi);
+            } else if (st == ELM_OK) {
+                st = elm_obj_tokenize(e, ct, 0, &ci);
                 if (st == ELM_OK)
                     st = ids_cat(&pi, ci.v, ci.n, &ids[b]);
                 from[b] = pi.n;

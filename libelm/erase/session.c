@@ -61,6 +61,7 @@ static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_o
     static const char *const retain[] = {"hard", "soft"};
     static const char *const choice[] = {"random", "cycle"};
     static const char *const align[] = {"concat", "separate"};
+    static const char *const cons_tokens[] = {"all", "reference"};
     static const char *const lrs[] = {"constant", "linear", "cosine"};
     ELM_TRY(get_choice(c, "erase.objective", objective, 5, &ch));
     o->objective = (elm_objective_kind)ch;
@@ -86,6 +87,7 @@ static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_o
     ELM_TRY(elm_config_get_double(c, "erase.lambda_consistency", &o->lam_cons));
     ELM_TRY(get_choice(c, "erase.template_choice", choice, 2, &o->tmpl_cycle));
     ELM_TRY(get_choice(c, "erase.alignment", align, 2, &o->align_separate));
+    ELM_TRY(get_choice(c, "erase.consistency_tokens", cons_tokens, 2, &o->cons_reference));
     const char *mix;
     ELM_TRY(elm_config_get_string(c, "erase.mix", &mix));
     ELM_TRY(elm_parse_mix(mix, &o->mix, &o->n_mix));

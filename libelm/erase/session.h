@@ -52,6 +52,7 @@ typedef struct elm_erase_opts {
     double lam_erase, lam_retain, lam_cons;
     int tmpl_cycle;
     int align_separate;
+    int cons_reference; /* erase.consistency_tokens = reference (erase.py's joint tokenization) */
     int *mix;
     int n_mix;
     int64_t max_tokens;

@@ -399,6 +399,11 @@ END_TEST
 START_TEST(test_parity_separate) { parity("separate"); }
 END_TEST
 
+/* erase.consistency_tokens = reference: erase.py's joint tokenization and its
+ * unscored first continuation token (golden_refcons, elm_reference.py) */
+START_TEST(test_parity_refcons) { parity("refcons"); }
+END_TEST
+
 /* ---------------------------------------------------- public API paths ---- */
 
 typedef struct api_run {
@@ -729,6 +734,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, test_parity_concat);
     tcase_add_test(t, test_parity_separate);
+    tcase_add_test(t, test_parity_refcons);
     tcase_add_test(t, test_resume_exact);
     tcase_add_test(t, test_cancel);
     tcase_add_test(t, test_errors);

@@ -6,7 +6,8 @@ Written from ../shared/docs/elm-method.md and docs/erase.md (not from the
 authors' code). Every knob is a libelm schema key (erase.*, lora.*, optim.*,
 data.*, runtime.seed) with the same meaning as in libelm/erase/.
 
-Makes, for alignment in (concat, separate), tests/fixtures/erase/golden_<mode>/:
+Makes, for each mode of MODES (alignment concat or separate; refcons: concat with
+erase.consistency_tokens = reference), tests/fixtures/erase/golden_<mode>/:
   config.json              the schema keys used (libelm sets the same)
   init_adapter/            PEFT dir (model.save_pretrained) libelm starts from
                            via lora.init_from: A from PEFT's init with
@@ -29,7 +30,7 @@ Run (from the repository root):
 and safetensors metadata from a dict, so byte-identical files need
 PYTHONHASHSEED=0.)
 Optional: --model DIR (default tests/fixtures/models/llama-tied), --out DIR
-(default tests/fixtures/erase), --modes concat,separate.
+(default tests/fixtures/erase), --modes concat,separate,refcons.
 """
 import argparse
 import json
@@ -342,11 +343,17 @@ class Reference:
         if g in self.cons:
             ci, (p, c) = self.next_item("consistency", self.cons, g)
             p_ids = self.ids(p)
-            ids = self.cut(p_ids + self.ids(c, special=False))
-            if len(ids) > len(p_ids):
+            if self.cfg.get("erase.consistency_tokens", "all") == "reference":
+                # erase.py: the pair tokenized as one string, L = len(tok(prompt)),
+                # logits[L:][:-1] scored against ids[L:][1:] (the first continuation
+                # token is never scored; BPE may merge across the boundary)
+                ids, first = self.cut(self.ids(p + c)), len(p_ids) + 1
+            else:
+                ids, first = self.cut(p_ids + self.ids(c, special=False)), len(p_ids)
+            if len(ids) > first:
                 lt = self.trained_logits(ids)
-                lc = torch.nn.functional.cross_entropy(lt[len(p_ids) - 1:len(ids) - 1],
-                                                       torch.tensor(ids[len(p_ids):]))
+                lc = torch.nn.functional.cross_entropy(lt[first - 1:len(ids) - 1],
+                                                       torch.tensor(ids[first:]))
                 (float(cfg["erase.lambda_consistency"]) * lc).backward()
                 self.losses["consistency"].append(float(lc))
                 total += float(cfg["erase.lambda_consistency"]) * float(lc)
@@ -388,11 +395,20 @@ class Reference:
             return ids, self.model(torch.tensor([ids])).logits[0].float().contiguous()
 
 
-def make_golden(model_dir, out_dir, alignment):
+# golden folder name → (alignment, schema keys over GOLDEN_CONFIG)
+MODES = {
+    "concat": ("concat", {}),
+    "separate": ("separate", {}),
+    "refcons": ("concat", {"erase.consistency_tokens": "reference"}),
+}
+
+
+def make_golden(model_dir, out_dir, mode):
     data_dir = out_dir
-    gdir = os.path.join(out_dir, f"golden_{alignment}")
+    alignment, extra = MODES[mode]
+    gdir = os.path.join(out_dir, f"golden_{mode}")
     os.makedirs(gdir, exist_ok=True)
-    ref = Reference(model_dir, GOLDEN_CONFIG, GOLDEN_DATA, data_dir, alignment)
+    ref = Reference(model_dir, {**GOLDEN_CONFIG, **extra}, GOLDEN_DATA, data_dir, alignment)
     ref.model.save_pretrained(os.path.join(gdir, "init_adapter"))
     ids, logits_init = ref.adapted_logits(TEST_TEXT)
     base = ref.frozen_logits(ids).contiguous()
@@ -430,7 +446,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=os.path.join(ROOT, "tests", "fixtures", "models", "llama-tied"))
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "erase"))
-    ap.add_argument("--modes", default="concat,separate")
+    ap.add_argument("--modes", default=",".join(MODES))
     a = ap.parse_args()
     torch.set_num_threads(1)
     for mode in a.modes.split(","):
