@@ -13,7 +13,8 @@
  *   generated = erase-guided sampling (γ = prepare.guidance), the guided score
  *               through temperature → top-k → top-p (prepare.temperature,
  *               top_k, top_p; -1: the model's generation_config.json, else
- *               transformers' 1 / 50 / 1), stops early at EOS;
+ *               transformers' 1 / 50 / 1; top_k defaults to 0, off, as
+ *               erase.py passes top_k=None), stops early at EOS;
  *               its text is decoded without specials and stripped of leading
  *               whitespace so the stored string has single spaces.
  * The torch generator is seeded per entry too (et_manual_seed).
@@ -180,7 +181,8 @@ static char *concat3(const char *a, const char *b, const char *c)
 
 /* prepare.temperature / top_k / top_p; -1 takes the model's own default
  * (generation_config.json over transformers' 1 / 50 / 1, model/gen_config.h),
- * as generate(do_sample=True) does in the authors' prepare_consistency_data. */
+ * as generate(do_sample=True) does in the authors' prepare_consistency_data
+ * for temperature and top-p; it passes top_k=None, hence top_k's default 0. */
 static elm_status prepare_warpers(const elm_model *m, const elm_config *cfg, double *temperature, int64_t *top_k,
                                   double *top_p)
 {
