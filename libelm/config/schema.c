@@ -112,6 +112,9 @@ const elm_schema_entry elm_schema[] = {
      "top-p (nucleus) after top-k (-1: the model's generation_config.json, else 1, as transformers; 1: off)"},
     {"prepare.redirect_sentences", S, "", 0, 0, NULL,
      "file of change-of-subject sentences ending each consistency prompt, one per line (empty: the built-in 20)"},
+    {"prepare.join", C, "space", 0, 0, "space|reference",
+     "space: '. ' + sentence + ' ' + the generated text without its leading whitespace; reference: erase.py's "
+     "decode(prompt + generated ids) with every occurrence of the cut removed"},
     {"prepare.min_new_tokens", I, "100", 1, 100000, NULL, "fewest tokens generated per entry"},
     {"prepare.max_new_tokens", I, "300", 1, 100000, NULL, "most tokens generated per entry"},
     {"prepare.min_cut", I, "50", 1, 1000000, NULL, "shortest cut of the forget text (characters)"},

@@ -1,5 +1,6 @@
 #include "core/str.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -19,4 +20,21 @@ int elm_str_has_suffix(const char *s, const char *suf)
 int elm_str_has_suffix_nocase(const char *s, const char *suf)
 {
     return has_suffix(s, suf, 1);
+}
+
+char *elm_str_remove_all(const char *s, const char *pat)
+{
+    size_t n = strlen(s), k = strlen(pat);
+    char *out = malloc(n + 1), *w = out;
+    if (!out)
+        return NULL;
+    for (const char *r = s; *r;) {
+        if (k && strncmp(r, pat, k) == 0) {
+            r += k;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = 0;
+    return out;
 }

@@ -7,4 +7,9 @@ int elm_str_has_suffix(const char *s, const char *suf);
 /* The same, ignoring ASCII case (file names: "MODEL.GGUF", ".Safetensors"). */
 int elm_str_has_suffix_nocase(const char *s, const char *suf);
 
+/* s with every non-overlapping occurrence of pat removed, left to right
+ * (Python's s.replace(pat, "")); pat "" returns a copy. Ownership: free();
+ * NULL: out of memory. */
+char *elm_str_remove_all(const char *s, const char *pat);
+
 #endif

@@ -10,6 +10,8 @@
  *   expert / novice template (prefix with the trailing ":\n" removed)
  *   n_new     = U[min_new_tokens, max_new_tokens]
  *   p         = cut + ". " + sentence   (tokenized with the tokenizer's specials)
+ *   (prepare.join = reference: the continuation is instead erase.py's
+ *   decode(p ids ⊕ generated ids).replace(cut, ""), nothing stripped)
  *   generated = erase-guided sampling (γ = prepare.guidance), the guided score
  *               through temperature → top-k → top-p (prepare.temperature,
  *               top_k, top_p; -1: the model's generation_config.json, else
@@ -214,6 +216,9 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept
     double temperature, top_p;
     int64_t top_k;
     ELM_TRY(prepare_warpers(m, cfg, &temperature, &top_k, &top_p));
+    const char *join;
+    ELM_TRY(elm_config_get_string(cfg, "prepare.join", &join));
+    const int reference_join = strcmp(join, "reference") == 0;
     if (max_cut < min_cut)
         return elm_err(ELM_E_INVALID, "prepare.max_cut (%lld) is below prepare.min_cut (%lld)",
                        (long long)max_cut, (long long)min_cut);
@@ -255,14 +260,30 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept
     elm_guided_params gp = {gamma, n_new, 0, 0, temperature, top_k, top_p};
     if ((st = elm_guided_ids(m, ip, np, ie, ne, iv, nv, &gp, &out, &nout)) != ELM_OK)
         goto done;
-    if ((st = elm_tok_decode(m->tok, out, nout, ELM_DETOKENIZE_SKIP_SPECIAL, &gtext, NULL)) != ELM_OK)
-        goto done;
-    const char *g = gtext;
-    while (*g == ' ' || *g == '\n' || *g == '\t' || *g == '\r')
-        g++;
-    char *head = concat3(". ", sentence, " ");
-    *cont_out = head ? concat3(head, g, "") : NULL;
-    free(head);
+    if (reference_join) {
+        /* erase.py: decode(prompt + generated, skip specials).replace(cut, '') */
+        int32_t *all = malloc((np + nout + 1) * sizeof *all);
+        if (!all) {
+            st = elm_err(ELM_E_NOMEM, "prepare: out of memory");
+            goto done;
+        }
+        memcpy(all, ip, np * sizeof *all);
+        memcpy(all + np, out, nout * sizeof *all);
+        st = elm_tok_decode(m->tok, all, np + nout, ELM_DETOKENIZE_SKIP_SPECIAL, &gtext, NULL);
+        free(all);
+        if (st != ELM_OK)
+            goto done;
+        *cont_out = elm_str_remove_all(gtext, cut);
+    } else {
+        if ((st = elm_tok_decode(m->tok, out, nout, ELM_DETOKENIZE_SKIP_SPECIAL, &gtext, NULL)) != ELM_OK)
+            goto done;
+        const char *g = gtext;
+        while (*g == ' ' || *g == '\n' || *g == '\t' || *g == '\r')
+            g++;
+        char *head = concat3(". ", sentence, " ");
+        *cont_out = head ? concat3(head, g, "") : NULL;
+        free(head);
+    }
     if (!*cont_out) {
         st = elm_err(ELM_E_NOMEM, "prepare: out of memory");
         goto done;

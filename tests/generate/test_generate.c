@@ -481,6 +481,59 @@ START_TEST(test_prepare_redirect_file)
 }
 END_TEST
 
+/* prepare.join = reference (erase.py: decode(prompt + generated).replace(cut,
+ * "")) against the default: the same draws, so the same sentence and text;
+ * the reference form keeps the decoder's own spacing and drops the cut. */
+START_TEST(test_prepare_join_reference)
+{
+    char *dir = tu_tmpdir();
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/space.json", dir);
+    snprintf(b, sizeof b, "%s/ref.json", dir);
+    elm_dataset *ds = forget_dataset(dir);
+    elm_model *m = load_tiny("llama");
+    prep(m, ds, a, "3", "0");
+    elm_config *cfg = prep_cfg("3", "0");
+    ck_assert_elm_ok(elm_config_set(cfg, "prepare.join", "reference"));
+    ck_assert_elm_ok(elm_prepare_consistency(m, ds, cfg, b, NULL, NULL));
+    elm_config_free(cfg);
+    json_object *ja = json_object_from_file(a), *jb = json_object_from_file(b), *la, *lb;
+    ck_assert(ja && jb && json_object_object_get_ex(ja, "0", &la) && json_object_object_get_ex(jb, "0", &lb));
+    ck_assert_uint_eq(json_object_array_length(la), 3);
+    ck_assert_uint_eq(json_object_array_length(lb), 3);
+    int differ = 0;
+    for (size_t i = 0; i < 3; i++) {
+        json_object *ea = json_object_array_get_idx(la, i), *eb = json_object_array_get_idx(lb, i), *v;
+        ck_assert(json_object_object_get_ex(ea, "consistence_prompt", &v));
+        const char *ca = json_object_get_string(v);
+        ck_assert(json_object_object_get_ex(eb, "consistence_prompt", &v));
+        const char *cb = json_object_get_string(v);
+        ck_assert(json_object_object_get_ex(eb, "prompt", &v));
+        const char *cut = json_object_get_string(v);
+        const char *sen = NULL;
+        for (size_t k = 0; k < elm_guide_n_sentences() && !sen; k++)
+            if (strncmp(ca + 2, elm_guide_sentence(k), strlen(elm_guide_sentence(k))) == 0)
+                sen = elm_guide_sentence(k);
+        ck_assert_msg(sen != NULL, "entry %zu: no built-in sentence in %s", i, ca);
+        size_t h = 2 + strlen(sen);
+        ck_assert_msg(strncmp(cb, ca, h) == 0, "entry %zu: reference form must start with '. %s': %s", i, sen, cb);
+        ck_assert_msg(strstr(cb, cut) == NULL, "entry %zu: the cut is left in: %s", i, cb);
+        const char *ra = ca + h + 1, *rb = cb + h;
+        while (*rb == ' ' || *rb == '\n' || *rb == '\t' || *rb == '\r')
+            rb++;
+        ck_assert_msg(strcmp(ra, rb) == 0, "entry %zu: generated text differs:\n  space:     %s\n  reference: %s", i, ra, rb);
+        differ |= strcmp(ca, cb) != 0;
+    }
+    ck_assert_msg(differ, "the reference join never changed the stored text (spacing)");
+    json_object_put(ja);
+    json_object_put(jb);
+    elm_dataset_free(ds);
+    elm_model_free(m);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_prepare_resume_groups)
 {
     char *dir = tu_tmpdir();
@@ -597,6 +650,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_guided_prefix);
     tcase_add_test(tc, test_prepare_resume_groups);
     tcase_add_test(tc, test_prepare_redirect_file);
+    tcase_add_test(tc, test_prepare_join_reference);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     return s;

@@ -12,7 +12,7 @@ static const elm_cli_alias prep_flags[] = {
     {"--concept", "erase.concept"},          {"--group", "prepare.group"},
     {"--limit", "prepare.limit"},            {"--guidance", "prepare.guidance"},
     {"--temperature", "prepare.temperature"}, {"--top-k", "prepare.top_k"}, {"--top-p", "prepare.top_p"},
-    {"--redirect-sentences", "prepare.redirect_sentences"},
+    {"--redirect-sentences", "prepare.redirect_sentences"}, {"--join", "prepare.join"},
     {"--min-new-tokens", "prepare.min_new_tokens"}, {"--max-new-tokens", "prepare.max_new_tokens"},
     {"--min-cut", "prepare.min_cut"},        {"--max-cut", "prepare.max_cut"},
     {"--expert-templates", "erase.expert_templates"}, {"--novice-templates", "erase.novice_templates"},
@@ -35,6 +35,8 @@ static const char prep_help[] =
     "  --min-new-tokens N --max-new-tokens N   length of each continuation (100..300)\n"
     "  --min-cut N --max-cut N        code points of the forget text kept (50..300)\n"
     "  --redirect-sentences FILE      change-of-subject sentences, one per line (built-in 20)\n"
+    "  --join space|reference         how the continuation is stored (reference: erase.py's\n"
+    "                                 decode(prompt + generated).replace(cut, ''))\n"
     "  --expert-templates FILE --novice-templates FILE   guidance prefixes with {concept}\n"
     "  --seed N --device D --dtype T --threads N\n"
     "  --<section>-<key> V            any configuration key (elm help keys)\n";
