@@ -357,6 +357,21 @@ elm_status elm_erase_validate(elm_erase *e)
                                             "elm_session_set_concept)", g);
         }
     }
+    /* a group given data but left out of the mix would never be trained on */
+    for (int g = 0; g < e->n_groups; g++) {
+        if (!e->groups[g].ds[need])
+            continue;
+        int used = 0;
+        for (int i = 0; i < e->o.n_mix && !used; i++)
+            used = e->o.mix[i] == g;
+        if (!used) {
+            const char *mix = NULL, *path = elm_dataset_path(e->groups[g].ds[need]);
+            elm_config_get_string(e->cfg, "erase.mix", &mix);
+            return elm_err(ELM_E_STATE, "erase.mix: group %d has a %s dataset (%s) but is not in erase.mix '%s': "
+                                        "add it, e.g. erase.mix = 0,%d",
+                           g, role_name(need), path ? path : "unnamed", mix ? mix : "", g);
+        }
+    }
     if (!e->m->tok)
         return elm_err(ELM_E_STATE, "erase: the model has no tokenizer (%s)",
                        e->m->tok_error ? e->m->tok_error : "none loaded");

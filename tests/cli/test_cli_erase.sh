@@ -50,6 +50,13 @@ check "object without :KEY: exit 1 listing the keys" sh -c "[ $rc = 1 ] && grep 
   --retain "$fx/erase/retain.jsonl" --retain "$fx/erase/retain.jsonl" --retain "$fx/erase/retain.jsonl" \
   --concept x --erase-mix 0,1 --steps 1 --out "$tmp/bad" >/dev/null 2>&1; rc=$?
 check "3 --retain for 2 --forget: usage error" [ "$rc" = 2 ]
+rm -rf "$tmp/bad"
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --forget "$fx/erase/forget1.jsonl" \
+  --retain "$fx/erase/retain.jsonl" --concept x --steps 1 --out "$tmp/bad" >"$tmp/nomix.log" 2>&1; rc=$?
+check "a --forget group left out of erase.mix: exit 1" [ "$rc" = 1 ]
+check "left out of erase.mix: the message names group, file and mix" \
+  grep -q "group 1 has a forget dataset (.*forget1.jsonl) but is not in erase.mix '0'" "$tmp/nomix.log"
+check "left out of erase.mix: no adapter written" [ ! -e "$tmp/bad" ]
 "$elm" erase --help | grep -q 'attached to every' ; rc=$?
 check "erase --help documents shared --retain/--consistency" [ "$rc" = 0 ]
 

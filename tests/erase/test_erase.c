@@ -584,6 +584,18 @@ START_TEST(test_errors)
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "group 1"));
     api_close(&a);
 
+    /* forget data for a group the mix never uses: refused, not ignored */
+    api_open(&a, 1, NULL);
+    elm_dataset *f1;
+    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget1.jsonl"), a.cfg, &f1));
+    ck_assert_elm_ok(elm_session_attach(a.s, ELM_ROLE_FORGET, 2, f1));
+    elm_dataset_free(f1);
+    ck_assert_elm_status(elm_session_step(a.s, &st), ELM_E_STATE);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "group 2 has a forget dataset"));
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "forget1.jsonl"));
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "is not in erase.mix '0'"));
+    api_close(&a);
+
     /* bad LoRA settings fail at creation */
     elm_config *cfg;
     elm_model *m;

@@ -481,30 +481,6 @@ static int attach(elm_session *s, elm_config *cfg, elm_role role, int group, con
     return rc;
 }
 
-/* 1 if erase.mix parses as a comma list of non-negative group numbers and
- * group g is in it; 1 as well if it does not parse (the session reports it). */
-static int mix_uses(const char *mix, int g)
-{
-    const char *c = mix;
-    int uses = 0;
-    for (;;) {
-        char *end;
-        while (*c == ' ')
-            c++;
-        if (*c < '0' || *c > '9')
-            return 1;
-        long v = strtol(c, &end, 10);
-        uses |= v == g;
-        c = end;
-        while (*c == ' ')
-            c++;
-        if (*c == 0)
-            return uses;
-        if (*c++ != ',')
-            return 1;
-    }
-}
-
 int cmd_erase(int argc, char **argv)
 {
     const char *cmd = "erase", *model_path = NULL, *train = NULL, *out = NULL, *merged = NULL,
@@ -615,13 +591,6 @@ int cmd_erase(int argc, char **argv)
         for (int g = 0; g < nk && rc == 0; g++)
             if (keywords[g][0] && ncon == nf)
                 rc = elm_cli_usage(cmd, "group %d has both --concept and --keywords: give one", g);
-        const char *mix = "0";
-        elm_config_get_string(cfg, "erase.mix", &mix);
-        for (int g = 1; g < nf && rc == 0; g++)
-            if (!mix_uses(mix, g))
-                rc = elm_cli_usage(cmd, "group %d (--forget %s) is not in erase.mix '%s': set --erase-mix, e.g. "
-                                        "--erase-mix 0,1",
-                                   g, forget[g], mix);
         for (int g = 0; g < nk && rc == 0; g++)
             if (keywords[g][0])
                 rc = read_keywords(keywords[g], cmd, &kw_concept[g]);
