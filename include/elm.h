@@ -323,6 +323,15 @@ ELM_API elm_status elm_dataset_text(const elm_dataset *ds, size_t i, const char 
 /* Pair i of a PAIRS dataset. Ownership: borrowed from ds. */
 ELM_API elm_status elm_dataset_pair(const elm_dataset *ds, size_t i, const char **prompt,
                                     const char **continuation);
+/* A concept given as keywords: read a keyword file in the shape of the
+ * authors' wmdp-keywords.json (a JSON list of strings, or an object of such
+ * lists) and set *concept to one list's keywords joined by ", ". key names
+ * the list of an object (NULL or "": a bare list, or an object's only list).
+ * Errors name the file: ELM_E_IO, ELM_E_FORMAT (not JSON or UTF-8, a
+ * duplicate key, a field or item of the wrong type), ELM_E_INVALID (no such
+ * key, listing the keys; several lists and no key; an empty list).
+ * Ownership: caller frees *concept with elm_free. */
+ELM_API elm_status elm_keywords_read(const char *path, const char *key, char **concept);
 
 /* ------------------------------------------------------------------------ */
 /* Erasure sessions                                                         */

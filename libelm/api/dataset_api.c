@@ -2,6 +2,7 @@
  * config. */
 #include "core/error.h"
 #include "io/dataset.h"
+#include "io/keywords.h"
 
 elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset **out)
 {
@@ -59,4 +60,12 @@ elm_status elm_dataset_pair(const elm_dataset *ds, size_t i, const char **prompt
     *prompt = elm_dataset_prompt_at(ds, i);
     *continuation = elm_dataset_continuation_at(ds, i);
     return ELM_OK;
+}
+
+elm_status elm_keywords_read(const char *path, const char *key, char **concept)
+{
+    ELM_CHECK_ARG(concept, "concept");
+    *concept = NULL;
+    ELM_CHECK_ARG(path && path[0], "path");
+    return elm_keywords_load(path, key, concept);
 }

@@ -86,6 +86,8 @@ START_TEST(test_null_handles)
     ck_assert_uint_eq(elm_dataset_size(NULL), 0);
     expect_invalid_msg(elm_dataset_text(NULL, 0, &s1), "dataset_text(NULL)");
     expect_invalid_msg(elm_dataset_pair(NULL, 0, &s1, &s2), "dataset_pair(NULL)");
+    expect_invalid_msg(elm_keywords_read(NULL, NULL, &text), "keywords_read(NULL)");
+    expect_invalid_msg(elm_keywords_read("x.json", NULL, NULL), "keywords_read(out NULL)");
     expect_invalid_msg(elm_generate(NULL, prompts, 1, NULL, NULL, NULL, outs), "generate(NULL)");
     expect_invalid_msg(elm_eval_mcq(NULL, "x", NULL, NULL, NULL, &mcq), "eval_mcq(NULL)");
     expect_invalid_msg(elm_eval_perplexity(NULL, NULL, NULL, NULL, NULL, &ppl), "eval_perplexity(NULL)");

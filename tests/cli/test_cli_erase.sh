@@ -34,12 +34,13 @@ trap 'rm -rf "$tmp"' EXIT
 check "two groups with --keywords FILE:bio: exit 0" [ "$rc" = 0 ]
 check "the adapter files exist" sh -c "for f in adapter_config.json adapter_model.safetensors elm_state.json elm_state.safetensors; do [ -s '$tmp/adapter/'\$f ] || exit 1; done"
 
-# a bad keyword file: exit 1, the file named with the offset at fault
+# a bad keyword file: exit 1, the file named with the field and item at fault
 printf '{"bio": ["ok", 42]}\n' >"$tmp/bad-keywords.json"
 "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" \
   --keywords "$tmp/bad-keywords.json:bio" --steps 1 --out "$tmp/bad" >"$tmp/bad.log" 2>&1; rc=$?
 check "bad --keywords file: exit 1" [ "$rc" = 1 ]
-check "bad --keywords file: the message names the file and offset" grep -q "bad-keywords.json: offset 15" "$tmp/bad.log"
+check "bad --keywords file: the message names the file, field and item" \
+  grep -q "bad-keywords.json: field 'bio', item 1: expected a string, got integer" "$tmp/bad.log"
 check "bad --keywords file: no adapter written" [ ! -e "$tmp/bad" ]
 
 # an object of several lists needs a KEY; one --retain per group or one in all

@@ -378,6 +378,73 @@ START_TEST(test_shared_wmdp)
 }
 END_TEST
 
+/* ---- keyword files ------------------------------------------------------------ */
+
+static void kw_ok(const char *path, const char *key, const char *want)
+{
+    char *c = NULL;
+    ck_assert_elm_ok(elm_keywords_read(path, key, &c));
+    ck_assert_str_eq(c, want);
+    elm_free(c);
+}
+
+static void kw_err(const char *path, const char *key, elm_status want, const char *msg)
+{
+    char *c = (char *)"untouched";
+    ck_assert_elm_status(elm_keywords_read(path, key, &c), want);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(elm_last_error(), msg), "'%s' lacks '%s'", elm_last_error(), msg);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), path));
+}
+
+START_TEST(test_keywords)
+{
+    char *d = tu_tmpdir();
+    /* the shared file of the authors' repository: two lists */
+    const char *wmdp = tu_shared("wmdp-keywords.json");
+    char *bio = NULL;
+    ck_assert_elm_ok(elm_keywords_read(wmdp, "bio", &bio));
+    ck_assert_ptr_nonnull(strstr(bio, "bioweapons and bioterrorism, viral vector research"));
+    elm_free(bio);
+    kw_err(wmdp, NULL, ELM_E_INVALID, "an object of 2 lists: give a key (keys: bio, cyber)");
+    kw_err(wmdp, "chem", ELM_E_INVALID, "no key 'chem' (keys: bio, cyber)");
+    /* a bare list (with a byte order mark and escapes), an object of one list */
+    kw_ok(write_tmp(d, "l.json", "\xEF\xBB\xBF [\"a\", \"b\\u00e9\\ud83d\\ude00\"]\n"), NULL, "a, b\xC3\xA9\xF0\x9F\x98\x80");
+    kw_ok(write_tmp(d, "l.json", "[\"a\"]"), "", "a");
+    kw_ok(write_tmp(d, "o.json", "{\"x\": [\"p\", \"q\"]}"), NULL, "p, q");
+    kw_ok(write_tmp(d, "o.json", "{\"x\": [\"p\"], \"y\": [\"r\", \"s\"]}"), "y", "r, s");
+    /* errors name the file and what is at fault; nothing is returned */
+    kw_err(write_tmp(d, "e.json", "{\"bio\": [\"ok\", 42]}"), "bio", ELM_E_FORMAT,
+           "field 'bio', item 1: expected a string, got integer");
+    kw_err(write_tmp(d, "e.json", "{\"bio\": \"ok\"}"), NULL, ELM_E_FORMAT,
+           "field 'bio': expected a list of strings, got string");
+    kw_err(write_tmp(d, "e.json", "[\"a\", [\"b\"]]"), NULL, ELM_E_FORMAT, "item 1: expected a string, got array");
+    kw_err(write_tmp(d, "e.json", "\"bio\""), NULL, ELM_E_FORMAT,
+           "expected a list of strings or an object of such lists, got string");
+    kw_err(write_tmp(d, "e.json", "[\"a\"]"), "bio", ELM_E_INVALID, "is a list of strings, not an object");
+    kw_err(write_tmp(d, "e.json", "[]"), NULL, ELM_E_INVALID, "the keyword list is empty");
+    kw_err(write_tmp(d, "e.json", "{\"a\": []}"), "a", ELM_E_INVALID, "field 'a' is empty");
+    kw_err(write_tmp(d, "e.json", "{}"), NULL, ELM_E_INVALID, "an object of 0 lists: give a key (keys: none)");
+    kw_err(write_tmp(d, "e.json", "{\"a\": [\"x\"], \"a\": [\"y\"]}"), "a", ELM_E_FORMAT, "duplicate key 'a'");
+    kw_err(write_tmp(d, "e.json", "[\"a\",\n \"b\""), NULL, ELM_E_FORMAT, "line 2");
+    kw_err(write_tmp(d, "e.json", "[\"\xC3\x28\"]"), NULL, ELM_E_FORMAT, "UTF-8");
+    kw_err(write_tmp(d, "e.json", ""), NULL, ELM_E_FORMAT, "empty JSON document");
+    FILE *f = fopen(write_tmp(d, "n.json", ""), "wb");
+    fwrite("[\"a\0b\"]", 1, 7, f);
+    fclose(f);
+    char np[4096];
+    snprintf(np, sizeof np, "%s/n.json", d);
+    kw_err(np, NULL, ELM_E_FORMAT, "line 1, column 4: NUL byte");
+    kw_err("/nonexistent/keywords.json", NULL, ELM_E_IO, "cannot open");
+    kw_err(d, NULL, ELM_E_IO, "not a regular file");
+    char *c = NULL;
+    ck_assert_elm_status(elm_keywords_read(NULL, NULL, &c), ELM_E_INVALID);
+    ck_assert_elm_status(elm_keywords_read(np, NULL, NULL), ELM_E_INVALID);
+    tu_rmtree(d);
+    free(d);
+}
+END_TEST
+
 /* ---- errors ------------------------------------------------------------------- */
 
 static elm_status status_of(const char *name)
@@ -510,6 +577,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_utf8_helpers);
     tcase_add_test(tc, test_shared_hp);
     tcase_add_test(tc, test_shared_wmdp);
+    tcase_add_test(tc, test_keywords);
     tcase_add_test(tc, test_malformed_corpus);
     tcase_add_test(tc, test_mcq_errors_direct);
     tcase_add_test(tc, test_api_arguments);

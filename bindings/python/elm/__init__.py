@@ -26,7 +26,7 @@ from ._callbacks import (
 )
 from .config import Config, KeyInfo, schema
 from .model import DetokStream, Model, ModelInfo, Tokenizer
-from .dataset import Dataset
+from .dataset import Dataset, read_keywords
 from .session import Session, StepStats
 from .ops import (
     McqResult,
@@ -61,6 +61,7 @@ __all__ = [
     "Tokenizer",
     "DetokStream",
     "Dataset",
+    "read_keywords",
     "Session",
     "StepStats",
     "Progress",

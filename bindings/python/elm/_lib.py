@@ -265,6 +265,7 @@ PROTOTYPES = {
     "elm_dataset_size": (c_size_t, [elm_dataset_p]),  # size_t elm_dataset_size(const elm_dataset *ds);
     "elm_dataset_text": (elm_status, [elm_dataset_p, c_size_t, _pp(c_char_p)]),  # elm_status elm_dataset_text(const elm_dataset *ds, size_t i, const char **text);
     "elm_dataset_pair": (elm_status, [elm_dataset_p, c_size_t, _pp(c_char_p), _pp(c_char_p)]),  # elm_status elm_dataset_pair(const elm_dataset *ds, size_t i, const char **prompt, const char **continuation);
+    "elm_keywords_read": (elm_status, [c_char_p, c_char_p, _pp(c_void_p)]),  # elm_status elm_keywords_read(const char *path, const char *key, char **concept);
     # Erasure sessions
     "elm_session_create": (elm_status, [elm_model_p, elm_config_p, _pp(elm_session_p)]),  # elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out);
     "elm_session_free": (None, [elm_session_p]),  # void elm_session_free(elm_session *s);

@@ -75,3 +75,16 @@ def as_dataset(ds, config=None):
     if ds is None:
         raise ElmError(Status.E_INVALID, "dataset is None")
     return Dataset(ds, config)
+
+
+def read_keywords(path, key=None):
+    """The concept text of a keyword file (the authors' wmdp-keywords.json
+    shape: a list of strings, or an object of such lists): one list's
+    keywords joined by ", ". key names the list of an object (None: a bare
+    list, or an object's only list). Raises ElmError naming the file.
+
+        session.set_concept(elm.read_keywords("wmdp-keywords.json", "bio"))
+    """
+    p = ctypes.c_void_p()
+    _lib.check(lib.elm_keywords_read(_lib.enc(str(path)), _lib.enc(key) if key else None, ctypes.byref(p)))
+    return _lib.take_string(p.value) or ""

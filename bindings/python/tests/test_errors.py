@@ -33,6 +33,21 @@ def test_missing_file_is_io_error():
     assert "/nonexistent/forget.jsonl" in e.value.message
 
 
+def test_keyword_files(tmp_path):
+    f = tmp_path / "kw.json"
+    f.write_text('{"bio": ["viral vectors", "toxins"], "cyber": ["exploits"]}')
+    assert elm.read_keywords(f, "bio") == "viral vectors, toxins"
+    with pytest.raises(elm.ElmError) as e:
+        elm.read_keywords(f)
+    assert e.value.status == elm.Status.E_INVALID
+    assert "keys: bio, cyber" in e.value.message and str(f) in e.value.message
+    f.write_text('["a", 1]')
+    with pytest.raises(elm.ElmError) as e:
+        elm.read_keywords(f)
+    assert e.value.status == elm.Status.E_FORMAT
+    assert "item 1: expected a string, got integer" in e.value.message
+
+
 def test_malformed_file_is_format_error():
     bad = os.path.join(DATA_DIR, "malformed")
     files = sorted(os.listdir(bad)) if os.path.isdir(bad) else []

@@ -390,6 +390,8 @@ extern "C" {
         prompt: *mut *const c_char,
         continuation: *mut *const c_char,
     ) -> elm_status;
+    /// elm_status elm_keywords_read(const char *path, const char *key, char **concept);
+    pub fn elm_keywords_read(path: *const c_char, key: *const c_char, concept: *mut *mut c_char) -> elm_status;
 
     // Erasure sessions
     /// elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out);
@@ -527,6 +529,7 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
     ("elm_dataset_size", 1),
     ("elm_dataset_text", 3),
     ("elm_dataset_pair", 4),
+    ("elm_keywords_read", 3),
     ("elm_session_create", 3),
     ("elm_session_free", 1),
     ("elm_session_attach", 4),

@@ -6,7 +6,7 @@ use elm_sys as sys;
 
 use crate::config::{cfg_ptr, Config};
 use crate::error::{check, Result};
-use crate::util::{borrowed, cpath};
+use crate::util::{borrowed, cpath, cstring, take};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatasetKind {
@@ -69,4 +69,16 @@ impl Drop for Dataset {
     fn drop(&mut self) {
         unsafe { sys::elm_dataset_free(self.ptr) };
     }
+}
+
+/// The concept text of a keyword file (the authors' wmdp-keywords.json shape:
+/// a list of strings, or an object of such lists): one list's keywords joined
+/// by ", ". `key` names the list of an object (`None`: a bare list, or an
+/// object's only list).
+pub fn read_keywords(path: impl AsRef<Path>, key: Option<&str>) -> Result<String> {
+    let p = cpath(path.as_ref())?;
+    let k = key.map(cstring).transpose()?;
+    let mut c = ptr::null_mut();
+    check(unsafe { sys::elm_keywords_read(p.as_ptr(), k.as_ref().map_or(ptr::null(), |k| k.as_ptr()), &mut c) })?;
+    Ok(take(c))
 }

@@ -73,7 +73,7 @@ pub use elm_sys as sys;
 
 pub use callback::{set_log_callback, Progress};
 pub use config::{find_key, keys, Config, ConfigBuilder, KeyInfo, KeyType, Value};
-pub use dataset::{Dataset, DatasetKind};
+pub use dataset::{read_keywords, Dataset, DatasetKind};
 pub use error::{Error, Result, Status};
 pub use model::{Model, ModelInfo, Tokenizer};
 pub use ops::{eval_mcq, eval_perplexity, eval_reverse_perplexity, generate, prepare_consistency, McqResult, PplResult};

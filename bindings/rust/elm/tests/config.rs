@@ -68,6 +68,23 @@ fn dataset_errors_and_records() {
 }
 
 #[test]
+fn keyword_files_give_a_concept() {
+    let dir = std::env::temp_dir().join(format!("elm-kw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("kw.json");
+    std::fs::write(&f, r#"{"bio": ["viral vectors", "toxins"], "cyber": ["exploits"]}"#).unwrap();
+    assert_eq!(elm::read_keywords(&f, Some("bio")).unwrap(), "viral vectors, toxins");
+    let e = elm::read_keywords(&f, None).err().unwrap();
+    assert_eq!(e.status, Status::Invalid);
+    assert!(e.message.contains("keys: bio, cyber"), "{}", e.message);
+    std::fs::write(&f, r#"["a", 1]"#).unwrap();
+    let e = elm::read_keywords(&f, None).err().unwrap();
+    assert_eq!(e.status, Status::Format);
+    assert!(e.message.contains("item 1: expected a string"), "{}", e.message);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn errors_are_per_thread() {
     let h = std::thread::spawn(|| ConfigBuilder::new().set("optim.lr", -1.0).build().err().unwrap());
     let mine = ConfigBuilder::new().set("lora.rank", 0).build().err().unwrap();
