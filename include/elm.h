@@ -6,12 +6,24 @@
  * This is the only public header. It is C11, compiles as C++ and with
  * -pedantic. Conventions:
  *   - every fallible call returns an elm_status; results come back through
- *     out-parameters; elm_last_error() gives a per-thread message;
+ *     out-parameters; elm_last_error() gives the message of the last call
+ *     that failed on this thread (a later successful call leaves it as it is:
+ *     read it right after the failure);
  *   - handles are opaque; elm_*_free(NULL) is a no-op;
+ *   - threads: calls on one model and on what was made from it (its
+ *     sessions, streams, datasets used with it) must not overlap; distinct
+ *     models may be used from distinct threads at once;
  *   - "Ownership:" next to each function says who frees what;
- *   - public structs start with a `uint32_t size` field: set it to
- *     sizeof(struct) before passing (ELM_STRUCT_INIT does that);
- *   - enum values are pinned and append-only.
+ *   - public structs start with a `uint32_t size` field, and one size policy
+ *     holds for every one of them. Structs the caller passes to be filled
+ *     (elm_key_info, elm_model_info, elm_step_stats, elm_ppl_result): set
+ *     size to sizeof(struct) (ELM_STRUCT_INIT does that); libelm writes the
+ *     first min(size, its own sizeof) bytes and never past them, so a
+ *     program built against an older, shorter struct keeps working; size 0
+ *     (not initialised) is ELM_E_INVALID. Structs libelm hands out
+ *     (elm_mcq_result, elm_progress) carry libelm's own sizeof in size: a
+ *     reader checks size before it reads a field newer than its header;
+ *   - enum values are pinned and append-only; fields are only appended.
  */
 #ifndef ELM_H
 #define ELM_H

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "core/struct_size.h"
 #include "eval/eval.h"
 #include "io/dataset.h"
 #include "io/mcq.h"
@@ -41,7 +42,7 @@ void elm_mcq_result_free(elm_mcq_result *r)
 elm_status elm_eval_perplexity(elm_model *model, elm_dataset *ds, const elm_config *cfg, elm_progress_fn progress,
                                void *user, elm_ppl_result *out)
 {
-    ELM_CHECK_ARG(out, "out");
+    ELM_TRY(elm_struct_check(__func__, "out", out));
     ELM_TRY(elm_model_check(model, __func__));
     ELM_CHECK_ARG(ds, "ds");
     ELM_TRY(elm_dataset_check(ds, __func__));
@@ -52,7 +53,7 @@ elm_status elm_eval_reverse_perplexity(elm_model *generator, elm_model *scorer, 
                                        const elm_config *cfg, elm_progress_fn progress, void *user,
                                        elm_ppl_result *out)
 {
-    ELM_CHECK_ARG(out, "out");
+    ELM_TRY(elm_struct_check(__func__, "out", out));
     ELM_TRY(elm_model_check(generator, __func__));
     ELM_TRY(elm_model_check(scorer, __func__));
     ELM_CHECK_ARG(prompts, "prompts");

@@ -1,5 +1,6 @@
 /* Public elm_model_* entry points: argument checks over model/. */
 #include "core/error.h"
+#include "core/struct_size.h"
 #include "model/model.h"
 
 #include <stdlib.h>
@@ -22,15 +23,9 @@ void elm_model_free(elm_model *model)
 elm_status elm_model_get_info(const elm_model *model, elm_model_info *out)
 {
     ELM_TRY(elm_model_check(model, __func__));
-    ELM_CHECK_ARG(out != NULL, "out");
-    if (out->size < offsetof(elm_model_info, has_adapter) + sizeof(out->has_adapter))
-        return elm_err(ELM_E_INVALID, "%s: out->size is %u; set it with ELM_STRUCT_INIT", __func__, out->size);
-    uint32_t size = out->size;
-    /* A caller built against an older elm.h passes a shorter struct: touch
-     * only the fields its size covers. */
+    ELM_TRY(elm_struct_check(__func__, "out", out));
     elm_model_info full;
     memset(&full, 0, sizeof full);
-    full.size = size;
     const elm_llama_config *c = &model->cfg;
     full.architecture = c->architecture;
     full.dtype = et_dtype_name(model->dtype);
@@ -47,7 +42,7 @@ elm_status elm_model_get_info(const elm_model *model, elm_model_info *out)
     full.tied_embeddings = c->tied_embeddings;
     full.has_adapter = model->adapter != NULL;
     full.source_dtype = model->src_dtype;
-    memcpy(out, &full, size < sizeof full ? size : sizeof full);
+    elm_struct_fill(out, &full, sizeof full);
     return ELM_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Public erasure-session handles over erase/session: argument checks, the
  * magic tag, and the adapter hand-over to the model. */
 #include "core/error.h"
+#include "core/struct_size.h"
 #include "erase/session.h"
 #include "io/atomic.h"
 #include "io/dataset.h"
@@ -78,9 +79,8 @@ elm_status elm_session_set_progress(elm_session *s, elm_progress_fn fn, void *us
 elm_status elm_session_step(elm_session *s, elm_step_stats *stats)
 {
     ELM_TRY(check(s, "elm_session_step"));
-    if (stats && stats->size != 0 && stats->size < sizeof(uint32_t) * 2)
-        return elm_err(ELM_E_INVALID, "elm_session_step: stats->size %u too small (use ELM_STRUCT_INIT)",
-                       stats->size);
+    if (stats) /* NULL: no statistics wanted */
+        ELM_TRY(elm_struct_check("elm_session_step", "stats", stats));
     return elm_erase_step(s->e, stats);
 }
 

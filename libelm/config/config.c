@@ -2,6 +2,7 @@
 #include "config/config.h"
 #include "config/schema.h"
 #include "core/error.h"
+#include "core/struct_size.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -244,24 +245,21 @@ size_t elm_config_key_count(void) { return elm_schema_count; }
 static void fill_info(long idx, elm_key_info *out)
 {
     const elm_schema_entry *e = &elm_schema[idx];
-    uint32_t size = out->size;
-    memset(out, 0, size < sizeof *out ? size : sizeof *out);
-    out->size = size;
-    out->key = e->key;
-    out->type = e->type;
-    out->default_text = e->def;
-    out->min = e->min;
-    out->max = e->max;
-    out->choices = e->choices;
-    out->doc = e->doc;
+    elm_key_info full;
+    memset(&full, 0, sizeof full);
+    full.key = e->key;
+    full.type = e->type;
+    full.default_text = e->def;
+    full.min = e->min;
+    full.max = e->max;
+    full.choices = e->choices;
+    full.doc = e->doc;
+    elm_struct_fill(out, &full, sizeof full);
 }
 
 elm_status elm_config_key_info(size_t index, elm_key_info *out)
 {
-    ELM_CHECK_ARG(out, "out");
-    if (out->size < sizeof *out)
-        return elm_err(ELM_E_INVALID, "elm_config_key_info: out->size is %u, expected %zu (use ELM_STRUCT_INIT)",
-                       out->size, sizeof *out);
+    ELM_TRY(elm_struct_check(__func__, "out", out));
     if (index >= elm_schema_count)
         return elm_err(ELM_E_INVALID, "elm_config_key_info: index %zu out of range (0..%zu)", index, elm_schema_count - 1);
     fill_info((long)index, out);
@@ -272,7 +270,7 @@ elm_status elm_config_find_key(const char *key, elm_key_info *out)
 {
     long idx;
     ELM_CHECK_ARG(key, "key");
-    ELM_CHECK_ARG(out && out->size >= sizeof *out, "out");
+    ELM_TRY(elm_struct_check(__func__, "out", out));
     ELM_TRY(lookup(key, &idx));
     fill_info(idx, out);
     return ELM_OK;

@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/struct_size.h"
 #include "core/progress.h"
 #include "core/log.h"
 #include "io/dataset.h"
@@ -511,10 +512,8 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
     snap_free(&snap);
     e->step++;
     if (stats) {
-        uint32_t size = stats->size;
         elm_step_stats s;
         memset(&s, 0, sizeof s);
-        s.size = (uint32_t)sizeof s;
         s.step = e->step;
         s.micro_steps = e->micro;
         s.loss = acc_mean(&a_tot);
@@ -526,9 +525,7 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
         s.lr = lr;
         s.tokens = tokens;
         s.seconds = elm_clock_s() - t0;
-        size_t n = size && size < sizeof s ? size : sizeof s;
-        memcpy(stats, &s, n);
-        stats->size = size ? size : (uint32_t)sizeof s;
+        elm_struct_fill(stats, &s, sizeof s);
     }
     return ELM_OK;
 }

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/struct_size.h"
 #include "core/progress.h"
 #include "eval/eval.h"
 #include "generate/generate.h"
@@ -152,13 +153,13 @@ elm_status elm_nll_windows(elm_model *m, const int32_t *const *seqs, const size_
 
 static void fill_result(elm_ppl_result *out, double sum, int64_t count, double seconds)
 {
-    uint32_t size = out->size;
-    memset(out, 0, size && size < sizeof *out ? size : sizeof *out);
-    out->size = size ? size : sizeof *out;
-    out->nll = count ? sum / (double)count : 0;
-    out->perplexity = count ? exp(out->nll) : NAN;
-    out->n_tokens = count;
-    out->seconds = seconds;
+    elm_ppl_result full;
+    memset(&full, 0, sizeof full);
+    full.nll = count ? sum / (double)count : 0;
+    full.perplexity = count ? exp(full.nll) : NAN;
+    full.n_tokens = count;
+    full.seconds = seconds;
+    elm_struct_fill(out, &full, sizeof full);
 }
 
 static elm_status texts_of(elm_dataset *ds, int64_t limit, size_t *n)

@@ -173,8 +173,21 @@ START_TEST(test_schema_table)
     ck_assert_elm_status(elm_config_key_info(n, &info), ELM_E_INVALID);
     ck_assert_elm_ok(elm_config_find_key("optim.lr", &info));
     ck_assert_int_eq(info.type, ELM_TYPE_DOUBLE);
-    info.size = 4; /* a caller that forgot ELM_STRUCT_INIT */
+    /* the one size policy: 0 (a caller that forgot ELM_STRUCT_INIT) is refused ... */
+    info.size = 0;
     ck_assert_elm_status(elm_config_key_info(0, &info), ELM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "ELM_STRUCT_INIT"));
+    /* ... a caller built against a shorter struct gets the fields it knows, nothing past */
+    memset(&info, 0xAB, sizeof info);
+    info.size = (uint32_t)(offsetof(elm_key_info, type) + sizeof info.type);
+    ck_assert_elm_ok(elm_config_key_info(0, &info));
+    ck_assert_ptr_nonnull(info.key);
+    ck_assert_uint_eq(info.size, offsetof(elm_key_info, type) + sizeof info.type);
+    {
+        const unsigned char *past = (const unsigned char *)&info + info.size;
+        for (size_t b = 0; b < sizeof info - info.size; b++)
+            ck_assert_uint_eq(past[b], 0xAB);
+    }
     elm_config_free(cfg);
 }
 END_TEST

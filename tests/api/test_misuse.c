@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #define MODEL "tests/fixtures/models/llama-tied"
@@ -226,6 +227,41 @@ START_TEST(test_wrong_state)
     elm_model_info info;
     memset(&info, 0, sizeof info);
     ck_assert_elm_status(elm_model_get_info(m, &info), ELM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "out->size is 0: set it with ELM_STRUCT_INIT"));
+    /* one size policy (elm.h): a caller of an older, shorter struct gets the
+     * fields its size covers, nothing past it, and its size back */
+    unsigned char raw[sizeof(elm_model_info) + 16];
+    memset(raw, 0xAB, sizeof raw);
+    uint32_t old_size = (uint32_t)offsetof(elm_model_info, source_dtype);
+    memcpy(raw, &old_size, sizeof old_size);
+    ck_assert_elm_ok(elm_model_get_info(m, (elm_model_info *)raw));
+    elm_model_info full;
+    ELM_STRUCT_INIT(&full);
+    ck_assert_elm_ok(elm_model_get_info(m, &full));
+    ck_assert_uint_eq(full.size, sizeof full);
+    ck_assert_int_eq(memcmp(raw + sizeof old_size, (unsigned char *)&full + sizeof old_size, old_size - sizeof old_size), 0);
+    for (size_t i = old_size; i < sizeof raw; i++)
+        ck_assert_uint_eq(raw[i], 0xAB);
+    ck_assert_int_eq(memcmp(raw, &old_size, sizeof old_size), 0);
+    elm_step_stats zero;
+    memset(&zero, 0, sizeof zero);
+    ck_assert_elm_status(elm_session_step(s, &zero), ELM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "stats->size is 0"));
+    elm_key_info short_key;
+    memset(&short_key, 0xCD, sizeof short_key);
+    short_key.size = (uint32_t)offsetof(elm_key_info, type);
+    ck_assert_elm_ok(elm_config_find_key("lora.rank", &short_key));
+    ck_assert_str_eq(short_key.key, "lora.rank");
+    ck_assert_uint_eq(short_key.size, offsetof(elm_key_info, type));
+    unsigned char *kb = (unsigned char *)&short_key;
+    ck_assert_uint_eq(kb[offsetof(elm_key_info, type)], 0xCD);
+    elm_key_info zk;
+    memset(&zk, 0, sizeof zk);
+    ck_assert_elm_status(elm_config_key_info(0, &zk), ELM_E_INVALID);
+    elm_ppl_result zp;
+    memset(&zp, 0, sizeof zp);
+    ck_assert_elm_status(elm_eval_perplexity(m, f, NULL, NULL, NULL, &zp), ELM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "out->size is 0"));
     /* logits: empty sequence, id outside the vocabulary */
     int32_t ids[2] = {1, 1 << 30};
     size_t lens0[1] = {0}, lens2[1] = {2};
