@@ -12,12 +12,14 @@ elm_status elm_eval_mcq(elm_model *model, const char *path, const elm_config *cf
                         void *user, elm_mcq_result **out)
 {
     elm_mcq_set *set = NULL;
+    elm_eval_opts o;
     ELM_CHECK_ARG(out, "out");
     *out = NULL;
     ELM_TRY(elm_model_check(model, __func__));
     ELM_CHECK_ARG(path && path[0], "path");
+    ELM_TRY(elm_eval_opts_from_config(cfg, &o));
     ELM_TRY(elm_mcq_load(path, &set));
-    elm_status st = elm_mcq_eval(model, set, cfg, progress, user, out, NULL, NULL);
+    elm_status st = elm_mcq_eval(model, set, &o, progress, user, out, NULL, NULL);
     elm_mcq_free(set);
     if (st != ELM_OK && st != ELM_E_CANCELLED)
         elm_err_context(st, "%s", path);
@@ -46,7 +48,9 @@ elm_status elm_eval_perplexity(elm_model *model, elm_dataset *ds, const elm_conf
     ELM_TRY(elm_model_check(model, __func__));
     ELM_CHECK_ARG(ds, "ds");
     ELM_TRY(elm_dataset_check(ds, __func__));
-    return elm_ppl_run(model, ds, cfg, progress, user, out);
+    elm_eval_opts o;
+    ELM_TRY(elm_eval_opts_from_config(cfg, &o));
+    return elm_ppl_run(model, ds, &o, progress, user, out);
 }
 
 elm_status elm_eval_reverse_perplexity(elm_model *generator, elm_model *scorer, elm_dataset *prompts,
@@ -58,5 +62,7 @@ elm_status elm_eval_reverse_perplexity(elm_model *generator, elm_model *scorer, 
     ELM_TRY(elm_model_check(scorer, __func__));
     ELM_CHECK_ARG(prompts, "prompts");
     ELM_TRY(elm_dataset_check(prompts, __func__));
-    return elm_rppl_run(generator, scorer, prompts, cfg, progress, user, out);
+    elm_eval_opts o;
+    ELM_TRY(elm_eval_opts_from_config(cfg, &o));
+    return elm_rppl_run(generator, scorer, prompts, &o, progress, user, out);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "elm.h"
+#include "eval/eval_opts.h"
 #include "io/mcq.h"
 #include "model/model.h"
 
@@ -16,12 +17,12 @@
  * Ownership: free(). */
 char *elm_mcq_prompt(const elm_mcq_set *set, size_t i, const char *subject);
 
-/* Multiple choice over a loaded set. Keys: eval.mcq_subject, eval.mcq_scoring
- * (loglik | letter_logits | cloze), eval.limit, eval.batch. If scores is
+/* Multiple choice over a loaded set, with o's mcq_subject, mcq_scoring, limit
+ * and batch. If scores is
  * non-NULL it receives a malloc'd copy of the result's n × stride loglik
  * matrix (row stride *stride): per-choice scores (log-likelihoods, or logits
  * for letter_logits; NaN past a row's choices). */
-elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *cfg, elm_progress_fn progress,
+elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_eval_opts *o, elm_progress_fn progress,
                         void *user, elm_mcq_result **out, double **scores, size_t *stride);
 
 /* The cloze context of question i: "Question: {question.strip()}\nAnswer:".
@@ -52,9 +53,11 @@ elm_status elm_nll_windows(elm_model *m, const int32_t *const *seqs, const size_
                            size_t n, int64_t window, int64_t stride, int64_t batch, elm_progress_fn progress,
                            void *user, double *nll_sum, int64_t *n_tokens);
 
-elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_config *cfg, elm_progress_fn progress, void *user,
+/* Perplexity of a dataset's texts (o: window, stride, batch, limit), and the
+ * reverse perplexity of gen's answers (o->gen) to prompts, scored by scorer. */
+elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_eval_opts *o, elm_progress_fn progress, void *user,
                        elm_ppl_result *out);
-elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts, const elm_config *cfg,
+elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts, const elm_eval_opts *o,
                         elm_progress_fn progress, void *user, elm_ppl_result *out);
 
 #endif

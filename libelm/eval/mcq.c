@@ -26,7 +26,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -284,23 +283,17 @@ static int argmax_row(const double *row, const double *div, size_t nch, double *
     return best;
 }
 
-elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_config *cfg, elm_progress_fn progress,
+elm_status elm_mcq_eval(elm_model *m, const elm_mcq_set *set, const elm_eval_opts *o, elm_progress_fn progress,
                         void *user, elm_mcq_result **out, double **scores_out, size_t *stride_out)
 {
-    const char *subject = NULL, *scoring = NULL;
-    int64_t limit = 0, batch = 8;
+    const char *subject = o->mcq_subject;
+    int64_t limit = o->limit, batch = o->batch;
     elm_status st = ELM_OK;
     double t0 = elm_clock_s();
     *out = NULL;
     if (scores_out)
         *scores_out = NULL;
-    ELM_TRY(elm_config_get_string(cfg, "eval.mcq_subject", &subject));
-    ELM_TRY(elm_config_get_string(cfg, "eval.mcq_scoring", &scoring));
-    ELM_TRY(elm_config_get_int(cfg, "eval.limit", &limit));
-    ELM_TRY(elm_config_get_int(cfg, "eval.batch", &batch));
-    int raw = strcmp(scoring, "letter_logits") == 0, cloze = strcmp(scoring, "cloze") == 0;
-    if (!raw && !cloze && strcmp(scoring, "loglik") != 0)
-        return elm_err(ELM_E_INVALID, "eval.mcq_scoring: '%s' is not one of loglik, letter_logits, cloze", scoring);
+    int raw = o->mcq_scoring == ELM_MCQ_SCORING_LETTER_LOGITS, cloze = o->mcq_scoring == ELM_MCQ_SCORING_CLOZE;
     if (batch < 1)
         return elm_err(ELM_E_INVALID, "eval.batch: must be >= 1 (got %lld)", (long long)batch);
     if (!m->tok)

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/struct_size.h"
@@ -172,17 +171,13 @@ static elm_status texts_of(elm_dataset *ds, int64_t limit, size_t *n)
     return ELM_OK;
 }
 
-elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_config *cfg, elm_progress_fn progress, void *user,
+elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_eval_opts *o, elm_progress_fn progress, void *user,
                        elm_ppl_result *out)
 {
-    int64_t window, stride, batch, limit;
+    int64_t window = o->window, stride = o->stride, batch = o->batch;
     size_t n;
     double t0 = elm_clock_s();
-    ELM_TRY(elm_config_get_int(cfg, "eval.window", &window));
-    ELM_TRY(elm_config_get_int(cfg, "eval.stride", &stride));
-    ELM_TRY(elm_config_get_int(cfg, "eval.batch", &batch));
-    ELM_TRY(elm_config_get_int(cfg, "eval.limit", &limit));
-    ELM_TRY(texts_of(ds, limit, &n));
+    ELM_TRY(texts_of(ds, o->limit, &n));
     if (!m->tok)
         return elm_err(ELM_E_STATE, "%s: the model has no tokenizer", m->path ? m->path : "model");
     int32_t **ids = calloc(n ? n : 1, sizeof *ids);
@@ -206,19 +201,14 @@ elm_status elm_ppl_run(elm_model *m, elm_dataset *ds, const elm_config *cfg, elm
     return st;
 }
 
-elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts, const elm_config *cfg,
+elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts, const elm_eval_opts *o,
                         elm_progress_fn progress, void *user, elm_ppl_result *out)
 {
-    int64_t window, stride, batch, limit;
+    int64_t window = o->window, stride = o->stride, batch = o->batch;
     size_t n;
-    elm_gen_params gp;
+    const elm_gen_params *gp = &o->gen;
     double t0 = elm_clock_s();
-    ELM_TRY(elm_config_get_int(cfg, "eval.window", &window));
-    ELM_TRY(elm_config_get_int(cfg, "eval.stride", &stride));
-    ELM_TRY(elm_config_get_int(cfg, "eval.batch", &batch));
-    ELM_TRY(elm_config_get_int(cfg, "eval.limit", &limit));
-    ELM_TRY(elm_gen_params_from_config(cfg, &gp));
-    ELM_TRY(texts_of(prompts, limit, &n));
+    ELM_TRY(texts_of(prompts, o->limit, &n));
     if (!gen->tok || !scorer->tok)
         return elm_err(ELM_E_STATE, "reverse perplexity: the generator and the scorer both need a tokenizer");
     int32_t **ids = calloc(n ? n : 1, sizeof *ids);
@@ -232,9 +222,9 @@ elm_status elm_rppl_run(elm_model *gen, elm_model *scorer, elm_dataset *prompts,
         memset(pids, 0, sizeof(pids[0]) * b);
         memset(res, 0, sizeof(res[0]) * b);
         for (size_t k = 0; k < b && st == ELM_OK; k++)
-            st = elm_gen_tokenize_prompt(gen, elm_dataset_text_at(prompts, b0 + k), &gp, &pids[k], &plen[k]);
+            st = elm_gen_tokenize_prompt(gen, elm_dataset_text_at(prompts, b0 + k), gp, &pids[k], &plen[k]);
         if (st == ELM_OK)
-            st = elm_gen_ids(gen, (const int32_t *const *)pids, plen, b, &gp, NULL, NULL, res);
+            st = elm_gen_ids(gen, (const int32_t *const *)pids, plen, b, gp, NULL, NULL, res);
         for (size_t k = 0; k < b; k++)
             free(pids[k]);
         for (size_t k = 0; k < b && st == ELM_OK; k++) {

@@ -59,7 +59,9 @@ static elm_mcq_result *run(elm_model *m, const char *batch, const char *scoring,
     ck_assert_elm_ok(elm_config_set(cfg, "eval.mcq_scoring", scoring));
     ck_assert_elm_ok(elm_config_set(cfg, "eval.mcq_subject", "everyday life"));
     ck_assert_elm_ok(elm_mcq_load(tu_src("tests/fixtures/eval/tiny-mcq.json"), &set));
-    ck_assert_elm_ok(elm_mcq_eval(m, set, cfg, NULL, NULL, &r, scores, stride));
+    elm_eval_opts opts;
+    ck_assert_elm_ok(elm_eval_opts_from_config(cfg, &opts));
+    ck_assert_elm_ok(elm_mcq_eval(m, set, &opts, NULL, NULL, &r, scores, stride));
     elm_mcq_free(set);
     elm_config_free(cfg);
     return r;

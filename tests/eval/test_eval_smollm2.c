@@ -63,7 +63,9 @@ static void mcq_parity(const char *questions, const char *golden_rel, const char
     double *sc = NULL;
     size_t w = 0;
     double t0 = now_s();
-    ck_assert_elm_ok(elm_mcq_eval(m, set, cfg, NULL, NULL, &r, &sc, &w));
+    elm_eval_opts opts;
+    ck_assert_elm_ok(elm_eval_opts_from_config(cfg, &opts));
+    ck_assert_elm_ok(elm_mcq_eval(m, set, &opts, NULL, NULL, &r, &sc, &w));
     double secs = now_s() - t0;
     ck_assert_uint_eq(r->n, n);
     size_t bad = 0, close = 0;
