@@ -4,7 +4,6 @@
 #include "model/describe.h"
 #include "model/wsrc.h"
 
-#include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -39,25 +38,6 @@ int elm_module_from_name(const char *name)
 void elm_model_module_shape(const elm_model *m, elm_module mod, int64_t *out_features, int64_t *in_features)
 {
     elm_module_shape(&m->cfg, mod, out_features, in_features);
-}
-
-/* ---- dtype / device ---- */
-
-elm_status elm_model_pick_dtype(const elm_config *cfg, et_device dev, et_dtype *out)
-{
-    const char *name = NULL;
-    ELM_TRY(elm_config_get_string(cfg, "runtime.dtype", &name));
-    if (strcmp(name, "auto") == 0) {
-        *out = (dev.kind != 0 || et_cpu_has_bf16()) ? ET_BF16 : ET_F32;
-        return ELM_OK;
-    }
-    ELM_TRY(et_parse_dtype(name, out));
-    /* Without AMX/AVX512-BF16 libtorch 1.13's CPU bf16 matmul is its fallback loop: ~40x slower
-     * than fp32 and accumulating in bf16 (`elm help keys`, runtime.dtype). Allowed, but said. */
-    if (*out == ET_BF16 && dev.kind == 0 && !et_cpu_has_bf16())
-        elm_log(ELM_LOG_WARN, "runtime.dtype=bfloat16 on a CPU without AMX/AVX512-BF16: libtorch's bf16 "
-                              "matmul falls back to a slow loop that accumulates in bf16; auto picks float32 here");
-    return ELM_OK;
 }
 
 /* ---- loading one tensor ---- */
@@ -187,7 +167,6 @@ static elm_status load_weights(loader *L)
     return ELM_OK;
 }
 
-elm_status elm_model_load_tokenizer(elm_model *m, const elm_config *cfg); /* model_tok.c */
 
 static void model_destroy(elm_model *m)
 {
@@ -212,22 +191,25 @@ static void model_destroy(elm_model *m)
  * While nothing in the process has set one yet, the load applies the schema
  * default as before: threads 0 (every CPU this process may use: libtorch
  * itself may start at one thread) and the default cache budget. */
-static elm_status apply_process_settings(const elm_config *cfg)
+static elm_status apply_process_settings(const elm_model_opts *o)
 {
-    if (elm_config_is_set(cfg, "runtime.threads") || !et_num_threads_configured()) {
-        int64_t threads = 0;
-        ELM_TRY(elm_config_get_int(cfg, "runtime.threads", &threads));
-        ELM_TRY(et_set_num_threads((int)threads));
-    }
-    if (elm_config_is_set(cfg, "runtime.cpu_cache_mb") || !et_cpu_cache_configured()) {
-        int64_t cache_mb = 0;
-        ELM_TRY(elm_config_get_int(cfg, "runtime.cpu_cache_mb", &cache_mb));
-        ELM_TRY(et_set_cpu_cache((size_t)cache_mb << 20));
-    }
+    if (o->threads_set || !et_num_threads_configured())
+        ELM_TRY(et_set_num_threads((int)o->threads));
+    if (o->cpu_cache_set || !et_cpu_cache_configured())
+        ELM_TRY(et_set_cpu_cache((size_t)o->cpu_cache_mb << 20));
     return ELM_OK;
 }
 
 elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **out)
+{
+    elm_model_opts o;
+    if (out)
+        *out = NULL;
+    ELM_TRY(elm_model_opts_from_config(cfg, &o));
+    return elm_model_open_opts(path, &o, out);
+}
+
+elm_status elm_model_open_opts(const char *path, const elm_model_opts *o, elm_model **out)
 {
     if (!out)
         return elm_err(ELM_E_INVALID, "elm_model_open: out is NULL");
@@ -241,13 +223,9 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
     if (!is_dir && elm_is_pickle_name(path) && !elm_gguf_file_has_magic(path))
         return elm_pickle_error(path);
 
-    et_device dev = {0, 0};
-    et_dtype dt = ET_F32;
-    const char *devname = "cpu";
-    ELM_TRY(elm_config_get_string(cfg, "runtime.device", &devname));
-    ELM_TRY(et_parse_device(devname, &dev));
-    ELM_TRY(elm_model_pick_dtype(cfg, dev, &dt));
-    ELM_TRY(apply_process_settings(cfg));
+    et_device dev = o->device;
+    et_dtype dt = elm_model_opts_dtype(o, dev);
+    ELM_TRY(apply_process_settings(o));
 
     elm_model *m = calloc(1, sizeof *m);
     if (!m)
@@ -316,7 +294,7 @@ elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **o
         model_destroy(m);
         return st;
     }
-    elm_model_load_tokenizer(m, cfg);
+    elm_model_load_tokenizer(m);
     elm_log(ELM_LOG_INFO, "%s: %s, %d layers, %lld parameters, %s on %s%s", path, m->cfg.architecture,
             m->cfg.n_layers, (long long)m->n_params, et_dtype_name(m->dtype), m->device_name,
             m->zero_copy ? " (zero-copy)" : "");

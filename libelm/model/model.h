@@ -8,6 +8,7 @@
 
 #include "elm.h"
 #include "model/gen_config.h"
+#include "model/model_opts.h"
 #include "tensor/shim.h"
 #if defined(__has_include)
 #if __has_include("tokenizer/tokenizer.h")
@@ -146,7 +147,10 @@ et_tensor *elm_model_forward(elm_model *m, et_scope *s, const et_tensor *ids,
 elm_status elm_model_forward_ex(elm_model *m, et_scope *s, const et_tensor *ids,
                                 const elm_forward_opts *opts, et_tensor **out);
 
-/* Load (path: HF directory or .gguf file); cfg may be NULL. */
+/* Load (path: HF directory or .gguf file) with o's device, dtype and
+ * process settings; elm_model_open reads them from cfg (may be NULL:
+ * defaults) with elm_model_opts_from_config first. */
+elm_status elm_model_open_opts(const char *path, const elm_model_opts *o, elm_model **out);
 elm_status elm_model_open(const char *path, const elm_config *cfg, elm_model **out);
 void elm_model_ref(elm_model *m);
 void elm_model_unref(elm_model *m);
@@ -190,17 +194,13 @@ elm_status elm_llama_config_check(const elm_llama_config *c, const char *src);
  * transformers computes them (incl. llama3 / linear rope_scaling). */
 void elm_llama_inv_freq(const elm_llama_config *c, float *out);
 
-/* Compute dtype for runtime.dtype ("auto": bf16 with CPU bf16 support or on
- * CUDA, else fp32). */
-elm_status elm_model_pick_dtype(const elm_config *cfg, et_device dev, et_dtype *out);
-
 /* [out, in] of a projection module for this model. */
 void elm_model_module_shape(const elm_model *m, elm_module mod, int64_t *out_features,
                             int64_t *in_features);
 
 /* Load the tokenizer of m's path into m->tok; a failure is kept in
  * m->tok_status / m->tok_error (the model still loads). */
-elm_status elm_model_load_tokenizer(elm_model *m, const elm_config *cfg);
+elm_status elm_model_load_tokenizer(elm_model *m);
 void elm_model_release_tokenizer(elm_model *m);
 
 /* Short names: elm_module_from_name("q_proj" or "q") → module, -1 if none. */

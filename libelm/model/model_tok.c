@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-elm_status elm_model_load_tokenizer(elm_model *m, const elm_config *cfg)
+elm_status elm_model_load_tokenizer(elm_model *m)
 {
-    (void)cfg;
     m->tok = NULL;
     free(m->tok_error);
     m->tok_error = NULL;
