@@ -57,6 +57,8 @@ elm_status elm_prepare_consistency(elm_model *model, elm_dataset *forget, const 
     ELM_CHECK_ARG(forget, "forget");
     ELM_TRY(elm_dataset_check(forget, __func__));
     ELM_CHECK_ARG(out_path && out_path[0], "out_path");
+    elm_prepare_opts o;
+    ELM_TRY(elm_prepare_opts_from_config(cfg, &o));
     /* the erase layer's templates (built-in set or erase.*_templates files) */
     const char *pe = NULL, *pn = NULL, *pr = NULL;
     ELM_TRY(elm_config_get_string(cfg, "erase.expert_templates", &pe));
@@ -71,7 +73,7 @@ elm_status elm_prepare_consistency(elm_model *model, elm_dataset *forget, const 
     if (st == ELM_OK) {
         elm_guide_templates tp = {(const char *const *)ex.items, ex.n, (const char *const *)nv.items, nv.n,
                                   (const char *const *)rd.items, rd.n};
-        st = elm_prepare_run(model, forget, cfg, out_path, &tp, progress, user);
+        st = elm_prepare_run(model, forget, &o, out_path, &tp, progress, user);
     }
     elm_templates_free(&ex);
     elm_templates_free(&nv);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "elm.h"
+#include "generate/prepare_opts.h"
 #include "model/model.h"
 #include "tensor/shim.h"
 
@@ -108,10 +109,10 @@ typedef struct elm_guide_templates {
 
 /* One entry from one forget text, all draws from `seed`. Ownership: both
  * strings with free(). */
-elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept, const elm_config *cfg,
+elm_status elm_prepare_entry(elm_model *m, const char *text, const elm_prepare_opts *o,
                              const elm_guide_templates *tp, uint64_t seed, char **prompt_out, char **cont_out);
 /* The body of elm_prepare_consistency (see prepare.c). */
-elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_config *cfg, const char *out_path,
+elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_prepare_opts *o, const char *out_path,
                            const elm_guide_templates *tp, elm_progress_fn progress, void *user);
 
 /* splitmix64 stream for host-side draws. */

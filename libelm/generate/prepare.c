@@ -32,7 +32,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -185,46 +184,27 @@ static char *concat3(const char *a, const char *b, const char *c)
  * (generation_config.json over transformers' 1 / 50 / 1, model/gen_config.h),
  * as generate(do_sample=True) does in the authors' prepare_consistency_data
  * for temperature and top-p; it passes top_k=None, hence top_k's default 0. */
-static elm_status prepare_warpers(const elm_model *m, const elm_config *cfg, double *temperature, int64_t *top_k,
-                                  double *top_p)
+static void prepare_warpers(const elm_model *m, const elm_prepare_opts *o, double *temperature, int64_t *top_k,
+                            double *top_p)
 {
-    ELM_TRY(elm_config_get_double(cfg, "prepare.temperature", temperature));
-    ELM_TRY(elm_config_get_int(cfg, "prepare.top_k", top_k));
-    ELM_TRY(elm_config_get_double(cfg, "prepare.top_p", top_p));
-    if (*temperature < 0)
-        *temperature = m->gen_defaults.temperature;
-    if (*top_k < 0)
-        *top_k = m->gen_defaults.top_k;
-    if (*top_p < 0)
-        *top_p = m->gen_defaults.top_p;
-    return ELM_OK;
+    *temperature = o->temperature < 0 ? m->gen_defaults.temperature : o->temperature;
+    *top_k = o->top_k < 0 ? m->gen_defaults.top_k : o->top_k;
+    *top_p = o->top_p < 0 ? m->gen_defaults.top_p : o->top_p;
 }
 
 /* One entry from one forget text (see the top of the file). */
-elm_status elm_prepare_entry(elm_model *m, const char *text, const char *concept, const elm_config *cfg,
+elm_status elm_prepare_entry(elm_model *m, const char *text, const elm_prepare_opts *o,
                              const elm_guide_templates *tp, uint64_t seed, char **prompt_out, char **cont_out)
 {
-    int64_t min_cut, max_cut, min_new, max_new;
-    double gamma;
+    const int64_t min_cut = o->min_cut, max_cut = o->max_cut, min_new = o->min_new, max_new = o->max_new;
+    const double gamma = o->guidance;
+    const char *concept = o->concept;
+    const int reference_join = o->reference_join;
     elm_status st;
     *prompt_out = *cont_out = NULL;
-    ELM_TRY(elm_config_get_int(cfg, "prepare.min_cut", &min_cut));
-    ELM_TRY(elm_config_get_int(cfg, "prepare.max_cut", &max_cut));
-    ELM_TRY(elm_config_get_int(cfg, "prepare.min_new_tokens", &min_new));
-    ELM_TRY(elm_config_get_int(cfg, "prepare.max_new_tokens", &max_new));
-    ELM_TRY(elm_config_get_double(cfg, "prepare.guidance", &gamma));
     double temperature, top_p;
     int64_t top_k;
-    ELM_TRY(prepare_warpers(m, cfg, &temperature, &top_k, &top_p));
-    const char *join;
-    ELM_TRY(elm_config_get_string(cfg, "prepare.join", &join));
-    const int reference_join = strcmp(join, "reference") == 0;
-    if (max_cut < min_cut)
-        return elm_err(ELM_E_INVALID, "prepare.max_cut (%lld) is below prepare.min_cut (%lld)",
-                       (long long)max_cut, (long long)min_cut);
-    if (max_new < min_new)
-        return elm_err(ELM_E_INVALID, "prepare.max_new_tokens (%lld) is below prepare.min_new_tokens (%lld)",
-                       (long long)max_new, (long long)min_new);
+    prepare_warpers(m, o, &temperature, &top_k, &top_p);
     elm_rng r;
     elm_rng_seed(&r, seed);
     size_t cut_cp = (size_t)elm_rng_range(&r, min_cut, max_cut);
@@ -303,17 +283,10 @@ done:
     return st;
 }
 
-elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_config *cfg, const char *out_path,
+elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_prepare_opts *o, const char *out_path,
                            const elm_guide_templates *tp, elm_progress_fn progress, void *user)
 {
-    const char *concept = NULL;
-    int64_t group, limit, seed;
-    ELM_TRY(elm_config_get_string(cfg, "erase.concept", &concept));
-    ELM_TRY(elm_config_get_int(cfg, "prepare.group", &group));
-    ELM_TRY(elm_config_get_int(cfg, "prepare.limit", &limit));
-    ELM_TRY(elm_config_get_int(cfg, "gen.seed", &seed));
-    if (!concept || !concept[0])
-        return elm_err(ELM_E_INVALID, "prepare: erase.concept is empty; the expert/novice prefixes need a concept");
+    const int64_t group = o->group, limit = o->limit;
     if (!m->tok)
         return elm_err(ELM_E_STATE, "%s: the model has no tokenizer", m->path ? m->path : "model");
     if (elm_dataset_kind_of(forget) != ELM_DATASET_TEXT)
@@ -331,8 +304,7 @@ elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_config *
     double t0 = elm_clock_s();
     for (size_t i = f.done; i < total && st == ELM_OK; i++) {
         char *prompt = NULL, *cont = NULL;
-        st = elm_prepare_entry(m, elm_dataset_text_at(forget, i), concept, cfg, tp, entry_seed((uint64_t)seed, group, i),
-                               &prompt, &cont);
+        st = elm_prepare_entry(m, elm_dataset_text_at(forget, i), o, tp, entry_seed(o->seed, group, i), &prompt, &cont);
         if (st != ELM_OK)
             break;
         json_object *e = json_object_new_object();
