@@ -140,5 +140,9 @@ elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs
     for (size_t i = 0; i < n_msgs; i++)
         if (!msgs[i].role || !msgs[i].content)
             return elm_err(ELM_E_INVALID, "elm_chat_apply: message %zu has a NULL role or content", i);
-    return elm_tok_chat_apply(tok, msgs, n_msgs, add_generation_prompt, cfg, out);
+    const char *name = "none";
+    elm_chat_kind fallback = ELM_CHAT_NONE;
+    ELM_TRY(elm_config_get_string(cfg, "chat.fallback", &name));
+    ELM_TRY(elm_chat_kind_parse(name, &fallback));
+    return elm_tok_chat_apply(tok, msgs, n_msgs, add_generation_prompt, fallback, out);
 }

@@ -23,8 +23,10 @@ elm_status elm_gen_params_from_config(const elm_config *cfg, elm_gen_params *p)
     ELM_TRY(elm_config_get_int(cfg, "gen.seed", &seed));
     ELM_TRY(elm_config_get_string(cfg, "gen.stop", &p->stop));
     ELM_TRY(elm_config_get_bool(cfg, "gen.chat", &p->chat));
+    const char *fallback = "none";
+    ELM_TRY(elm_config_get_string(cfg, "chat.fallback", &fallback));
+    ELM_TRY(elm_chat_kind_parse(fallback, &p->chat_fallback));
     p->seed = (uint64_t)seed;
-    p->cfg = cfg;
     return ELM_OK;
 }
 
@@ -92,7 +94,7 @@ elm_status elm_gen_tokenize_prompt(elm_model *m, const char *prompt, const elm_g
         /* as apply_chat_template(tokenize=True): the template supplies BOS */
         elm_chat_message msg = {"user", prompt};
         char *text = NULL;
-        ELM_TRY(elm_tok_chat_apply(m->tok, &msg, 1, 1, p->cfg, &text));
+        ELM_TRY(elm_tok_chat_apply(m->tok, &msg, 1, 1, p->chat_fallback, &text));
         st = elm_tok_encode(m->tok, text, strlen(text), ELM_TOKENIZE_PARSE_SPECIAL, &t, &nt);
         free(text);
     } else {

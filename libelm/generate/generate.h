@@ -26,7 +26,7 @@ typedef struct elm_gen_params {
     const char *stop;    /* ";"-separated stop strings, may be NULL/"" */
     int chat;            /* wrap prompts in the chat template (text API only) */
     int no_eos;          /* do not stop at EOS (golden tests) */
-    const elm_config *cfg; /* for chat.fallback; may be NULL */
+    elm_chat_kind chat_fallback; /* chat.fallback (ELM_CHAT_NONE: none) */
 } elm_gen_params;
 
 /* gen.* keys (NULL cfg: defaults). p->stop is borrowed from cfg. */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "tokenizer/nfc.h"
@@ -286,22 +285,28 @@ static elm_status render_llama2(const elm_tokenizer *t, const elm_chat_message *
     return ELM_OK;
 }
 
+elm_status elm_chat_kind_parse(const char *name, elm_chat_kind *out)
+{
+    static const struct { const char *name; elm_chat_kind kind; } names[] = {
+        {"none", ELM_CHAT_NONE},     {"chatml", ELM_CHAT_CHATML}, {"zephyr", ELM_CHAT_ZEPHYR},
+        {"llama2", ELM_CHAT_LLAMA2}, {"llama3", ELM_CHAT_LLAMA3},
+    };
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *out = names[i].kind;
+            return ELM_OK;
+        }
+    return elm_err(ELM_E_INVALID, "chat.fallback: '%s' is not one of none, chatml, zephyr, llama2, llama3",
+                   name ? name : "(null)");
+}
+
 elm_status elm_tok_chat_apply(const elm_tokenizer *t, const elm_chat_message *msgs, size_t n, int gen,
-                              const elm_config *cfg, char **out)
+                              elm_chat_kind fallback, char **out)
 {
     elm_chat_kind kind = elm_chat_detect(t->chat_template);
     if (kind == ELM_CHAT_NONE) {
-        const char *fb = "none";
-        ELM_TRY(elm_config_get_string(cfg, "chat.fallback", &fb));
-        if (!strcmp(fb, "chatml"))
-            kind = ELM_CHAT_CHATML;
-        else if (!strcmp(fb, "zephyr"))
-            kind = ELM_CHAT_ZEPHYR;
-        else if (!strcmp(fb, "llama2"))
-            kind = ELM_CHAT_LLAMA2;
-        else if (!strcmp(fb, "llama3"))
-            kind = ELM_CHAT_LLAMA3;
-        else
+        kind = fallback;
+        if (kind == ELM_CHAT_NONE)
             return elm_err(ELM_E_UNSUPPORTED,
                            "%s: %s; recognised: ChatML (<|im_start|>), Zephyr (<|user|>), Llama-2 ([INST]), "
                            "Llama-3 (<|start_header_id|>); set chat.fallback to one of chatml|zephyr|llama2|llama3",

@@ -91,9 +91,12 @@ typedef enum elm_chat_kind {
     ELM_CHAT_LLAMA3 = 4  /* <|start_header_id|> */
 } elm_chat_kind;
 elm_chat_kind elm_chat_detect(const char *template_text);
-/* Render msgs with t's template (cfg's chat.fallback when unrecognised;
- * cfg may be NULL). Ownership: *out malloc'd. */
+/* chat.fallback's names: none|chatml|zephyr|llama2|llama3 (none: ELM_CHAT_NONE). */
+elm_status elm_chat_kind_parse(const char *name, elm_chat_kind *out);
+/* Render msgs with t's template, or with `fallback` when t's is not
+ * recognised (ELM_CHAT_NONE: that is an ELM_E_UNSUPPORTED error naming the
+ * choices). Ownership: *out malloc'd. */
 elm_status elm_tok_chat_apply(const elm_tokenizer *t, const elm_chat_message *msgs, size_t n_msgs,
-                              int add_generation_prompt, const elm_config *cfg, char **out);
+                              int add_generation_prompt, elm_chat_kind fallback, char **out);
 
 #endif

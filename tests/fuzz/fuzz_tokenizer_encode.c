@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *content = fz_strndup(text, len);
         elm_chat_message m[2] = {{"user", content}, {"assistant", content}};
         char *out = NULL;
-        elm_status rc = elm_tok_chat_apply(tok, m, 2, 1, NULL, &out);
+        elm_status rc = elm_tok_chat_apply(tok, m, 2, 1, ELM_CHAT_NONE, &out);
         fz_check_error(rc);
         if (rc == ELM_OK) {
             fz_tok_encode(tok, out, strlen(out), ELM_TOKENIZE_PARSE_SPECIAL);

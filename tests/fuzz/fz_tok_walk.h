@@ -92,7 +92,7 @@ static inline void fz_tok_walk(const elm_tokenizer *t)
     elm_chat_message msgs[3] = {{"system", "Be brief."}, {"user", "Who is Harry?"}, {"assistant", "A wizard."}};
     for (int gen = 0; gen < 2; gen++) {
         char *out = NULL;
-        elm_status rc = elm_tok_chat_apply(t, msgs, 3, gen, NULL, &out);
+        elm_status rc = elm_tok_chat_apply(t, msgs, 3, gen, ELM_CHAT_NONE, &out);
         fz_check_error(rc);
         if (rc == ELM_OK)
             free(out);
