@@ -38,7 +38,7 @@ def generate(model, prompts, config=None, on_token=None, **kwargs):
     cfg, keep = config_arg(config, kwargs)
     # Without on_token, a callback is still passed so that Ctrl-C stops cleanly.
     cb = TokenCallback(on_token if on_token is not None else (lambda i, t, s: 0))
-    with model._lock:
+    with model._lock.calling("generate"):
         st = lib.elm_generate(model._ptr(), c_prompts, n, cfg, cb.c, None, outputs)
     try:
         texts = [(ctypes.string_at(outputs[i]).decode("utf-8", "replace") if outputs[i] else "") for i in range(n)]
@@ -59,7 +59,7 @@ def prepare_consistency(model, forget, out_path, config=None, progress=None, **k
     ds = as_dataset(forget)
     cfg, keep = config_arg(config, kwargs)
     cb = _progress(progress, "prepare")
-    with locked(model, ds):
+    with locked(model, ds, calling="prepare_consistency"):
         st = lib.elm_prepare_consistency(model._ptr(), ds._ptr(), cfg, _lib.enc(out_path), cb.c, None)
     cb.finish(st)
     del keep
@@ -94,7 +94,7 @@ def eval_mcq(model, path, config=None, progress=None, **kwargs):
     cfg, keep = config_arg(config, kwargs)
     cb = _progress(progress, "mcq")
     r = ctypes.POINTER(_lib.elm_mcq_result)()
-    with model._lock:
+    with model._lock.calling("eval_mcq"):
         st = lib.elm_eval_mcq(model._ptr(), _lib.enc(path), cfg, cb.c, None, ctypes.byref(r))
     try:
         cb.finish(st)
@@ -149,7 +149,7 @@ def eval_perplexity(model, dataset, config=None, progress=None, **kwargs):
     cfg, keep = config_arg(config, kwargs)
     cb = _progress(progress, "perplexity")
     r = _lib.new_struct(_lib.elm_ppl_result)
-    with locked(model, ds):
+    with locked(model, ds, calling="eval_perplexity"):
         st = lib.elm_eval_perplexity(model._ptr(), ds._ptr(), cfg, cb.c, None, ctypes.byref(r))
     cb.finish(st)
     del keep
@@ -162,7 +162,7 @@ def eval_reverse_perplexity(generator, scorer, prompts, config=None, progress=No
     cfg, keep = config_arg(config, kwargs)
     cb = _progress(progress, "reverse perplexity")
     r = _lib.new_struct(_lib.elm_ppl_result)
-    with locked(generator, scorer, ds):
+    with locked(generator, scorer, ds, calling="eval_reverse_perplexity"):
         st = lib.elm_eval_reverse_perplexity(
             generator._ptr(), scorer._ptr(), ds._ptr(), cfg, cb.c, None, ctypes.byref(r)
         )

@@ -119,7 +119,7 @@ class Session(Handle):
         """One optimizer step -> StepStats. KeyboardInterrupt (or any exception
         of a progress callback) cancels the step cleanly and is re-raised."""
         s = _lib.new_struct(_lib.elm_step_stats)
-        with self._lock:
+        with self._lock.calling("step"):
             h = self._ptr()
             self._cb.stopped = False
             st = lib.elm_session_step(h, ctypes.byref(s))

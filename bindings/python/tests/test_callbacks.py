@@ -87,3 +87,34 @@ def test_log_callback_never_raises_into_c(capsys):
     finally:
         elm.set_log_callback(None)
     assert all(isinstance(lv, int) and isinstance(m, str) for lv, m in msgs)
+
+
+def test_callback_cannot_close_or_change_handles_of_the_running_call(model, erase_session):
+    """The locks are re-entrant: without a guard a callback could free the
+    session or the model (or swap its adapter) under the running C call."""
+    def close_session(p):
+        erase_session.close()
+        return 0
+
+    erase_session.set_progress(close_session)
+    with pytest.raises(elm.ElmError) as e:
+        erase_session.step()
+    assert e.value.status == elm.Status.E_STATE
+    assert "inside a callback of the running step" in str(e.value)
+    assert not erase_session.closed
+    erase_session.set_progress(lambda p: model.info and 0)
+    with pytest.raises(elm.ElmError):
+        erase_session.step()  # reading the model from the callback is refused too
+    erase_session.set_progress(None)
+    assert erase_session.step().step == 1
+
+    def close_model(i, t, s):
+        model.close()
+
+    with pytest.raises(elm.ElmError) as e:
+        elm.generate(model, "Zephyrite is", gen_max_new_tokens=3, on_token=close_model)
+    assert "inside a callback of the running generate" in str(e.value)
+    assert not model.closed
+    with pytest.raises(elm.ElmError):
+        elm.eval_mcq(model, DATA_DIR + "/questions.json", progress=lambda p: model.unload_adapter())
+    assert isinstance(elm.generate(model, "Zephyrite is", gen_max_new_tokens=2), str)
