@@ -46,6 +46,17 @@ extern "C" {
 #else
 #define ELM_API
 #endif
+#define ELM_ATTRIBUTES_ 1
+#endif
+
+/* Marks a name kept for one release after its rename; predefine it empty
+ * (or ELM_API, as above) to read the header without the attribute. */
+#ifndef ELM_DEPRECATED
+#if defined(ELM_ATTRIBUTES_) && defined(__GNUC__)
+#define ELM_DEPRECATED(use) __attribute__((deprecated("use " use)))
+#else
+#define ELM_DEPRECATED(use)
+#endif
 #endif
 
 #define ELM_VERSION_MAJOR 0
@@ -276,13 +287,13 @@ ELM_API elm_status elm_model_tokenizer(elm_model *model, elm_tokenizer **out);
 ELM_API void elm_tokenizer_free(elm_tokenizer *tok);
 
 /* Ownership: *ids is allocated; caller frees with elm_free. */
-ELM_API elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len,
-                                unsigned flags, int32_t **ids, size_t *n_ids);
+ELM_API elm_status elm_tokenizer_encode(const elm_tokenizer *tok, const char *text, size_t len,
+                                        unsigned flags, int32_t **ids, size_t *n_ids);
 /* Ownership: *text is NUL-terminated and allocated; caller frees with elm_free. */
-ELM_API elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids,
-                                  unsigned flags, char **text);
+ELM_API elm_status elm_tokenizer_decode(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                        unsigned flags, char **text);
 /* Vocabulary piece of an id. Ownership: borrowed from tok. */
-ELM_API elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
+ELM_API elm_status elm_tokenizer_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
 ELM_API int32_t elm_tokenizer_vocab_size(const elm_tokenizer *tok);
 /* Id of a special token, or -1 if the tokenizer has none. */
 ELM_API int32_t elm_tokenizer_special(const elm_tokenizer *tok, elm_special_token which);
@@ -306,9 +317,9 @@ typedef struct elm_chat_message {
 /* Apply the tokenizer's chat template (ChatML, Zephyr, Llama-2, Llama-3,
  * recognised from its text). An unrecognised template is ELM_E_UNSUPPORTED
  * unless cfg's chat.fallback names one. Ownership: *out freed with elm_free. */
-ELM_API elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs,
-                                  size_t n_msgs, int add_generation_prompt,
-                                  const elm_config *cfg, char **out);
+ELM_API elm_status elm_tokenizer_apply_chat(const elm_tokenizer *tok, const elm_chat_message *msgs,
+                                            size_t n_msgs, int add_generation_prompt,
+                                            const elm_config *cfg, char **out);
 
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                 */
@@ -326,7 +337,7 @@ typedef enum elm_dataset_kind {
  * JSONL form. Keys used: data.format, data.text_field, data.min_chars,
  * data.max_chars. Errors name the file and line.
  * Ownership: caller frees with elm_dataset_free. */
-ELM_API elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset **out);
+ELM_API elm_status elm_dataset_load(const char *path, const elm_config *cfg, elm_dataset **out);
 ELM_API void elm_dataset_free(elm_dataset *ds);
 ELM_API elm_dataset_kind elm_dataset_get_kind(const elm_dataset *ds);
 ELM_API size_t elm_dataset_size(const elm_dataset *ds);
@@ -376,7 +387,7 @@ typedef struct elm_step_stats {
 /* A training session over a model: the objective and LoRA set by cfg
  * (erase.*, lora.*, optim.*, data.*). Keeps its own reference to the model.
  * Ownership: caller frees with elm_session_free. */
-ELM_API elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out);
+ELM_API elm_status elm_session_new(elm_model *model, const elm_config *cfg, elm_session **out);
 ELM_API void elm_session_free(elm_session *s);
 
 /* Attach a dataset for a role to dataset group `group` (0-based; groups are
@@ -497,6 +508,31 @@ ELM_API elm_status elm_eval_reverse_perplexity(elm_model *generator, elm_model *
  * own, naming the file and the problem. cfg may be NULL; keys used: data.*.
  * Ownership: *json_out (NUL-terminated) freed with elm_free. */
 ELM_API elm_status elm_inspect(const char *path, const elm_config *cfg, char **json_out);
+
+/* ------------------------------------------------------------------------ */
+/* Deprecated names (0.1 -> 0.2), removed in the release after 0.2          */
+/* ------------------------------------------------------------------------ */
+/* One scheme: elm_<object>_<verb>; constructors _new (in memory) or _load
+ * (from a file); `_get_` only where the noun is itself a type name
+ * (elm_model_get_info: elm_model_info is its struct); process-wide
+ * calls carry no object (elm_set_num_threads). The old names below are the
+ * same functions, still exported. */
+ELM_DEPRECATED("elm_tokenizer_encode")
+ELM_API elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len,
+                                unsigned flags, int32_t **ids, size_t *n_ids);
+ELM_DEPRECATED("elm_tokenizer_decode")
+ELM_API elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                  unsigned flags, char **text);
+ELM_DEPRECATED("elm_tokenizer_piece")
+ELM_API elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
+ELM_DEPRECATED("elm_tokenizer_apply_chat")
+ELM_API elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs,
+                                  size_t n_msgs, int add_generation_prompt,
+                                  const elm_config *cfg, char **out);
+ELM_DEPRECATED("elm_dataset_load")
+ELM_API elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset **out);
+ELM_DEPRECATED("elm_session_new")
+ELM_API elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out);
 
 #ifdef __cplusplus
 }

@@ -117,7 +117,7 @@ static int cmd_convert(int argc, char **argv)
     elm_model *m;
     TRY("load", elm_model_load(argv[2], cfg, &m));
     elm_session *s;
-    TRY("session", elm_session_create(m, cfg, &s));
+    TRY("session", elm_session_new(m, cfg, &s));
     TRY("save_merged", elm_session_save_merged(s, argv[3]));
     elm_session_free(s);
     elm_model_free(m);
@@ -185,13 +185,13 @@ static int cmd_step(int argc, char **argv)
     char path[4096];
     elm_dataset *fg, *rt, *cs;
     snprintf(path, sizeof path, "%s/forget.jsonl", dd);
-    TRY("forget", elm_dataset_open(path, cfg, &fg));
+    TRY("forget", elm_dataset_load(path, cfg, &fg));
     snprintf(path, sizeof path, "%s/retain.jsonl", dd);
-    TRY("retain", elm_dataset_open(path, cfg, &rt));
+    TRY("retain", elm_dataset_load(path, cfg, &rt));
     snprintf(path, sizeof path, "%s/consistency.json", dd);
-    TRY("consistency", elm_dataset_open(path, cfg, &cs));
+    TRY("consistency", elm_dataset_load(path, cfg, &cs));
     elm_session *s;
-    TRY("session", elm_session_create(m, cfg, &s));
+    TRY("session", elm_session_new(m, cfg, &s));
     TRY("attach", elm_session_attach(s, ELM_ROLE_FORGET, 0, fg));
     TRY("attach", elm_session_attach(s, ELM_ROLE_RETAIN, 0, rt));
     TRY("attach", elm_session_attach(s, ELM_ROLE_CONSISTENCY, 0, cs));

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             int32_t *ids;
             size_t k;
-            if (elm_tokenize(t, texts[i], lens[i], ELM_TOKENIZE_PARSE_SPECIAL, &ids, &k) != ELM_OK) {
+            if (elm_tokenizer_encode(t, texts[i], lens[i], ELM_TOKENIZE_PARSE_SPECIAL, &ids, &k) != ELM_OK) {
                 fprintf(stderr, "%s\n", elm_last_error());
                 return 1;
             }

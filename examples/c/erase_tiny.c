@@ -35,7 +35,7 @@ static elm_status attach(elm_session *s, const char *data, const char *name, elm
                          const elm_config *cfg) {
     char *path = join(data, name);
     elm_dataset *ds = NULL;
-    elm_status st = elm_dataset_open(path, cfg, &ds);
+    elm_status st = elm_dataset_load(path, cfg, &ds);
     if (st == ELM_OK) st = elm_session_attach(s, role, group, ds);
     elm_dataset_free(ds); /* the session keeps its own reference */
     free(path);
@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
     const char *prompt = "Zephyrite is";
     CHECK(generate_one(model, prompt, cfg, "before"));
 
-    CHECK(elm_session_create(model, cfg, &s));
+    CHECK(elm_session_new(model, cfg, &s));
     CHECK(elm_session_set_concept(s, 0, "zephyrite"));
     CHECK(elm_session_set_concept(s, 1, "glowmoss brewing"));
     CHECK(attach(s, data, "forget0.jsonl", ELM_ROLE_FORGET, 0, cfg));

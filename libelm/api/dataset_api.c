@@ -4,14 +4,14 @@
 #include "io/dataset.h"
 #include "io/keywords.h"
 
-elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset **out)
+elm_status elm_dataset_load(const char *path, const elm_config *cfg, elm_dataset **out)
 {
     elm_data_opts opts;
     ELM_CHECK_ARG(out, "out");
     *out = NULL;
     ELM_CHECK_ARG(path && path[0], "path");
     ELM_TRY(elm_data_opts_from_config(cfg, &opts));
-    return elm_dataset_load(path, &opts, out);
+    return elm_dataset_read(path, &opts, out);
 }
 
 void elm_dataset_free(elm_dataset *ds)

@@ -440,7 +440,7 @@ static elm_status inspect_data(const char *path, const elm_config *cfg, jb *b)
     elm_data_opts o;
     ELM_TRY(elm_data_opts_from_config(cfg, &o));
     elm_dataset *ds = NULL;
-    ELM_TRY(elm_dataset_load(path, &o, &ds));
+    ELM_TRY(elm_dataset_read(path, &o, &ds));
     size_t n = elm_dataset_count(ds);
     switch (elm_dataset_kind_of(ds)) {
     case ELM_DATASET_PAIRS: {

@@ -26,14 +26,14 @@ static elm_status check(const elm_session *s, const char *fn)
     return ELM_OK;
 }
 
-elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out)
+elm_status elm_session_new(elm_model *model, const elm_config *cfg, elm_session **out)
 {
     ELM_CHECK_ARG(out, "out");
     *out = NULL;
-    ELM_TRY(elm_model_check(model, "elm_session_create"));
+    ELM_TRY(elm_model_check(model, "elm_session_new"));
     elm_session *s = calloc(1, sizeof *s);
     if (!s)
-        return elm_err(ELM_E_NOMEM, "elm_session_create: out of memory");
+        return elm_err(ELM_E_NOMEM, "elm_session_new: out of memory");
     elm_status st = elm_erase_create(model, cfg, &s->e);
     if (st != ELM_OK) {
         free(s);

@@ -21,7 +21,7 @@ void elm_tokenizer_free(elm_tokenizer *tok)
     elm_tokenizer_unref(tok);
 }
 
-elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids,
+elm_status elm_tokenizer_encode(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids,
                         size_t *n_ids)
 {
     ELM_CHECK_ARG(tok, "tok");
@@ -33,7 +33,7 @@ elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, 
     return elm_tok_encode(tok, text ? text : "", len, flags, ids, n_ids);
 }
 
-elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text)
+elm_status elm_tokenizer_decode(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text)
 {
     ELM_CHECK_ARG(tok, "tok");
     ELM_TRY(elm_tok_check(tok, __func__));
@@ -43,14 +43,14 @@ elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n
     return elm_tok_decode(tok, ids, n_ids, flags, text, NULL);
 }
 
-elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece)
+elm_status elm_tokenizer_piece(const elm_tokenizer *tok, int32_t id, const char **piece)
 {
     ELM_CHECK_ARG(tok, "tok");
     ELM_TRY(elm_tok_check(tok, __func__));
     ELM_CHECK_ARG(piece, "piece");
     const char *p = elm_tok_piece(tok, id);
     if (!p)
-        return elm_err(ELM_E_INVALID, "elm_token_piece: id %d out of range [0, %d) or unused", (int)id,
+        return elm_err(ELM_E_INVALID, "elm_tokenizer_piece: id %d out of range [0, %d) or unused", (int)id,
                        (int)elm_tok_vocab_size(tok));
     *piece = p;
     return ELM_OK;
@@ -130,7 +130,7 @@ void elm_detok_stream_free(elm_detok_stream *st)
     free(st);
 }
 
-elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs,
+elm_status elm_tokenizer_apply_chat(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs,
                           int add_generation_prompt, const elm_config *cfg, char **out)
 {
     ELM_CHECK_ARG(tok, "tok");
@@ -139,7 +139,7 @@ elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs
     ELM_CHECK_ARG(out, "out");
     for (size_t i = 0; i < n_msgs; i++)
         if (!msgs[i].role || !msgs[i].content)
-            return elm_err(ELM_E_INVALID, "elm_chat_apply: message %zu has a NULL role or content", i);
+            return elm_err(ELM_E_INVALID, "elm_tokenizer_apply_chat: message %zu has a NULL role or content", i);
     const char *name = "none";
     elm_chat_kind fallback = ELM_CHAT_NONE;
     ELM_TRY(elm_config_get_string(cfg, "chat.fallback", &name));

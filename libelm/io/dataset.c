@@ -575,7 +575,7 @@ static elm_status load_buffer(loader *L, const char *buf, size_t len)
     return st;
 }
 
-elm_status elm_dataset_load(const char *path, const elm_data_opts *opts, elm_dataset **out)
+elm_status elm_dataset_read(const char *path, const elm_data_opts *opts, elm_dataset **out)
 {
     elm_data_opts defaults;
     char *buf;

@@ -46,7 +46,7 @@ elm_status elm_data_format_parse(const char *name, elm_data_format *out);
 
 /* Load path. opts NULL: defaults. Ownership: a new handle with one
  * reference; release with elm_dataset_unref. */
-elm_status elm_dataset_load(const char *path, const elm_data_opts *opts, elm_dataset **out);
+elm_status elm_dataset_read(const char *path, const elm_data_opts *opts, elm_dataset **out);
 
 /* Magic tag of a live handle (first field); cleared when the last
  * reference is dropped. */

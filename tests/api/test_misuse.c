@@ -62,9 +62,9 @@ START_TEST(test_null_handles)
     expect_invalid_msg(elm_model_unload_adapter(NULL), "model_unload_adapter(NULL)");
     elm_tokenizer *tok = NULL;
     expect_invalid_msg(elm_model_tokenizer(NULL, &tok), "model_tokenizer(NULL)");
-    expect_invalid_msg(elm_session_create(NULL, NULL, NULL), "session_create(NULL, out NULL)");
+    expect_invalid_msg(elm_session_new(NULL, NULL, NULL), "session_create(NULL, out NULL)");
     elm_session *sess = NULL;
-    expect_invalid_msg(elm_session_create(NULL, NULL, &sess), "session_create(NULL model)");
+    expect_invalid_msg(elm_session_new(NULL, NULL, &sess), "session_create(NULL model)");
     ck_assert_ptr_null(sess);
     expect_invalid_msg(elm_session_step(NULL, &stats), "session_step(NULL)");
     expect_invalid_msg(elm_session_attach(NULL, ELM_ROLE_FORGET, 0, NULL), "session_attach(NULL)");
@@ -74,16 +74,16 @@ START_TEST(test_null_handles)
     expect_invalid_msg(elm_session_resume(NULL, "x"), "session_resume(NULL)");
     expect_invalid_msg(elm_session_save_merged(NULL, "x"), "session_save_merged(NULL)");
     expect_invalid_msg(elm_session_apply_to_model(NULL), "session_apply_to_model(NULL)");
-    expect_invalid_msg(elm_tokenize(NULL, "a", 1, 0, &pids, &n), "tokenize(NULL)");
-    expect_invalid_msg(elm_detokenize(NULL, ids, 1, 0, &text), "detokenize(NULL)");
-    expect_invalid_msg(elm_token_piece(NULL, 0, &s1), "token_piece(NULL)");
+    expect_invalid_msg(elm_tokenizer_encode(NULL, "a", 1, 0, &pids, &n), "tokenize(NULL)");
+    expect_invalid_msg(elm_tokenizer_decode(NULL, ids, 1, 0, &text), "detokenize(NULL)");
+    expect_invalid_msg(elm_tokenizer_piece(NULL, 0, &s1), "token_piece(NULL)");
     ck_assert_int_eq(elm_tokenizer_vocab_size(NULL), 0);
     ck_assert_int_eq(elm_tokenizer_special(NULL, ELM_TOKEN_BOS), -1);
     elm_detok_stream *ds = NULL;
     expect_invalid_msg(elm_detok_stream_new(NULL, 0, &ds), "detok_stream_new(NULL)");
     expect_invalid_msg(elm_detok_stream_push(NULL, 1, &text), "detok_stream_push(NULL)");
     expect_invalid_msg(elm_detok_stream_flush(NULL, &text), "detok_stream_flush(NULL)");
-    expect_invalid_msg(elm_chat_apply(NULL, NULL, 0, 1, NULL, &text), "chat_apply(NULL)");
+    expect_invalid_msg(elm_tokenizer_apply_chat(NULL, NULL, 0, 1, NULL, &text), "chat_apply(NULL)");
     ck_assert_uint_eq(elm_dataset_size(NULL), 0);
     expect_invalid_msg(elm_dataset_text(NULL, 0, &s1), "dataset_text(NULL)");
     expect_invalid_msg(elm_dataset_pair(NULL, 0, &s1, &s2), "dataset_pair(NULL)");
@@ -98,7 +98,7 @@ START_TEST(test_null_handles)
     expect_invalid_msg(elm_inspect(NULL, NULL, &text), "inspect(NULL path)");
     expect_invalid_msg(elm_inspect("x", NULL, NULL), "inspect(NULL out)");
     expect_invalid_msg(elm_model_load(NULL, NULL, NULL), "model_load(NULL)");
-    expect_invalid_msg(elm_dataset_open(NULL, NULL, NULL), "dataset_open(NULL)");
+    expect_invalid_msg(elm_dataset_load(NULL, NULL, NULL), "dataset_open(NULL)");
     expect_invalid_msg(elm_tokenizer_load(NULL, NULL, &tok), "tokenizer_load(NULL)");
 
     /* _free(NULL) is a no-op everywhere */
@@ -129,7 +129,7 @@ START_TEST(test_fake_model_and_session)
         expect_invalid_msg(elm_model_logits(m, ids, lens, 1, out), "model_logits(fake)");
         expect_invalid_msg(elm_model_unload_adapter(m), "model_unload_adapter(fake)");
         elm_session *s = NULL;
-        expect_invalid_msg(elm_session_create(m, NULL, &s), "session_create(fake model)");
+        expect_invalid_msg(elm_session_new(m, NULL, &s), "session_create(fake model)");
         const char *prompts[1] = {"x"};
         char *outs[1] = {NULL};
         expect_invalid_msg(elm_generate(m, prompts, 1, NULL, NULL, NULL, outs), "generate(fake model)");
@@ -161,7 +161,7 @@ START_TEST(test_fake_tokenizer)
     int32_t *ids = NULL;
     size_t n = 0;
     elm_tokenizer *t = fake_handle(0xA5);
-    expect_invalid_msg(elm_tokenize(t, "hello", 5, 0, &ids, &n), "tokenize(fake)");
+    expect_invalid_msg(elm_tokenizer_encode(t, "hello", 5, 0, &ids, &n), "tokenize(fake)");
     ck_assert_int_eq(elm_tokenizer_vocab_size(t), 0);
 }
 END_TEST
@@ -182,7 +182,7 @@ START_TEST(test_fake_session_attach_fake_dataset)
     elm_model *m = NULL;
     ck_assert_elm_ok(elm_model_load(tu_src(MODEL), cfg, &m));
     elm_session *s = NULL;
-    ck_assert_elm_ok(elm_session_create(m, cfg, &s));
+    ck_assert_elm_ok(elm_session_new(m, cfg, &s));
     expect_invalid_msg(elm_session_attach(s, ELM_ROLE_FORGET, 0, fake_handle(0xA5)), "session_attach(fake ds)");
     elm_session_free(s);
     elm_model_free(m);
@@ -201,7 +201,7 @@ START_TEST(test_wrong_state)
     elm_model *m = NULL;
     ck_assert_elm_ok(elm_model_load(tu_src(MODEL), cfg, &m));
     elm_session *s = NULL;
-    ck_assert_elm_ok(elm_session_create(m, cfg, &s));
+    ck_assert_elm_ok(elm_session_new(m, cfg, &s));
     elm_step_stats st;
     ELM_STRUCT_INIT(&st);
     /* step before any data is attached */
@@ -209,8 +209,8 @@ START_TEST(test_wrong_state)
     ck_assert_msg(strstr(elm_last_error(), "forget") != NULL, "message: %s", elm_last_error());
     /* a consistency set as the forget set, a text set as consistency */
     elm_dataset *f = NULL, *c = NULL;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget0.jsonl"), cfg, &f));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/consistency.json"), cfg, &c));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget0.jsonl"), cfg, &f));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/consistency.json"), cfg, &c));
     ck_assert_int_ne(elm_session_attach(s, ELM_ROLE_FORGET, 0, c), ELM_OK);
     ck_assert_int_ne(elm_session_attach(s, ELM_ROLE_CONSISTENCY, 0, f), ELM_OK);
     /* records of the wrong kind */
@@ -292,9 +292,9 @@ START_TEST(test_no_tokenizer_state)
     ck_assert_elm_ok(elm_config_set(cfg, "erase.concept", "x"));
     ck_assert_elm_ok(elm_config_set(cfg, "lora.layers", "all"));
     elm_session *s = NULL;
-    ck_assert_elm_ok(elm_session_create(m, cfg, &s));
+    ck_assert_elm_ok(elm_session_new(m, cfg, &s));
     elm_dataset *f = NULL;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget0.jsonl"), cfg, &f));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget0.jsonl"), cfg, &f));
     ck_assert_elm_ok(elm_session_attach(s, ELM_ROLE_FORGET, 0, f));
     elm_step_stats st;
     ELM_STRUCT_INIT(&st);
@@ -316,7 +316,7 @@ START_TEST(test_session_config_mismatch)
     ck_assert_elm_ok(elm_config_new(&cfg));
     ck_assert_elm_ok(elm_config_set(cfg, "lora.layers", "20-30")); /* the model has 8 layers */
     elm_session *s = NULL;
-    elm_status st = elm_session_create(m, cfg, &s);
+    elm_status st = elm_session_new(m, cfg, &s);
     ck_assert_msg(st == ELM_E_INVALID || st == ELM_E_FORMAT, "status %s: %s", elm_status_name(st),
                   elm_last_error());
     ck_assert_ptr_null(s);

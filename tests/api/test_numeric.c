@@ -39,11 +39,11 @@ static void run_open(run *r)
     for (int i = 0; kv[i]; i += 2)
         ck_assert_elm_ok(elm_config_set(r->cfg, kv[i], kv[i + 1]));
     ck_assert_elm_ok(elm_model_load(tu_src(MODEL), r->cfg, &r->m));
-    ck_assert_elm_ok(elm_session_create(r->m, r->cfg, &r->s));
+    ck_assert_elm_ok(elm_session_new(r->m, r->cfg, &r->s));
     elm_dataset *f, *rt, *c;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget0.jsonl"), r->cfg, &f));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/retain.jsonl"), r->cfg, &rt));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/consistency.json"), r->cfg, &c));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget0.jsonl"), r->cfg, &f));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/retain.jsonl"), r->cfg, &rt));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/consistency.json"), r->cfg, &c));
     ck_assert_elm_ok(elm_session_attach(r->s, ELM_ROLE_FORGET, 0, f));
     ck_assert_elm_ok(elm_session_attach(r->s, ELM_ROLE_RETAIN, 0, rt));
     ck_assert_elm_ok(elm_session_attach(r->s, ELM_ROLE_CONSISTENCY, 0, c));

@@ -88,13 +88,13 @@ static void open_run(run *r)
     for (int i = 0; kv[i]; i += 2)
         OK(elm_config_set(r->cfg, kv[i], kv[i + 1]));
     OK(elm_model_load(src("tests/fixtures/models/llama-tied"), r->cfg, &r->m));
-    OK(elm_session_create(r->m, r->cfg, &r->s));
+    OK(elm_session_new(r->m, r->cfg, &r->s));
     static const char *const data[3] = {"tests/fixtures/erase/forget0.jsonl", "tests/fixtures/erase/retain.jsonl",
                                         "tests/fixtures/erase/consistency.json"};
     static const elm_role roles[3] = {ELM_ROLE_FORGET, ELM_ROLE_RETAIN, ELM_ROLE_CONSISTENCY};
     for (int i = 0; i < 3; i++) {
         elm_dataset *ds;
-        OK(elm_dataset_open(src(data[i]), r->cfg, &ds));
+        OK(elm_dataset_load(src(data[i]), r->cfg, &ds));
         OK(elm_session_attach(r->s, roles[i], 0, ds));
         elm_dataset_free(ds);
     }

@@ -79,10 +79,10 @@ void er_run_x(const char *const *kv, int grad_batch, const elm_objective_opts *x
     elm_erase *e;
     ck_assert_elm_ok(elm_erase_create(m, cfg, &e));
     elm_dataset *f0, *f1, *rt, *c;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(ER_EDIR "/forget0.jsonl"), cfg, &f0));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(ER_EDIR "/forget1.jsonl"), cfg, &f1));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(ER_EDIR "/retain.jsonl"), cfg, &rt));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(ER_EDIR "/consistency.json"), cfg, &c));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(ER_EDIR "/forget0.jsonl"), cfg, &f0));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(ER_EDIR "/forget1.jsonl"), cfg, &f1));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(ER_EDIR "/retain.jsonl"), cfg, &rt));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(ER_EDIR "/consistency.json"), cfg, &c));
     if (finetune) {
         ck_assert_elm_ok(elm_erase_attach(e, ELM_ROLE_TRAIN, 0, f0));
         if (e->n_groups > 1)

@@ -89,7 +89,7 @@ static void run_open(run *g, const char *obj, const char *const *kv)
             char p[256];
             snprintf(p, sizeof p, EDIR "/%s", json_object_get_string(fv));
             elm_dataset *ds;
-            ck_assert_elm_ok(elm_dataset_open(tu_src(p), g->cfg, &ds));
+            ck_assert_elm_ok(elm_dataset_load(tu_src(p), g->cfg, &ds));
             ck_assert_elm_ok(elm_erase_attach(g->e, (elm_role)r, atoi(gk), ds));
             elm_dataset_free(ds);
         }
@@ -327,8 +327,8 @@ START_TEST(test_errors)
     elm_erase *e;
     ck_assert_elm_ok(elm_erase_create(m, cfg, &e));
     elm_dataset *c, *f;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/consistency.json"), cfg, &c));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget0.jsonl"), cfg, &f));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/consistency.json"), cfg, &c));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget0.jsonl"), cfg, &f));
     ck_assert_elm_status(elm_erase_attach(e, ELM_ROLE_CONSISTENCY, 0, c), ELM_E_INVALID);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "erase.objective npo"));
     ck_assert_elm_status(elm_erase_attach(e, ELM_ROLE_TRAIN, 0, f), ELM_E_INVALID);

@@ -212,7 +212,7 @@ static void run_open(golden_run *g, const char *mode, int use_init)
             char p[256];
             snprintf(p, sizeof p, EDIR "/%s", json_object_get_string(fv));
             elm_dataset *ds;
-            ck_assert_elm_ok(elm_dataset_open(tu_src(p), g->cfg, &ds));
+            ck_assert_elm_ok(elm_dataset_load(tu_src(p), g->cfg, &ds));
             ck_assert_elm_ok(elm_erase_attach(g->e, (elm_role)r, atoi(gk), ds));
             elm_dataset_free(ds);
         }
@@ -423,12 +423,12 @@ static void api_open(api_run *r, int with_data, const char *const *kv)
     for (int i = 0; kv && kv[i]; i += 2)
         ck_assert_elm_ok(elm_config_set(r->cfg, kv[i], kv[i + 1]));
     ck_assert_elm_ok(elm_model_load(tu_src(MODEL), r->cfg, &r->m));
-    ck_assert_elm_ok(elm_session_create(r->m, r->cfg, &r->s));
+    ck_assert_elm_ok(elm_session_new(r->m, r->cfg, &r->s));
     if (with_data) {
         elm_dataset *f, *rt, *c;
-        ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget0.jsonl"), r->cfg, &f));
-        ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/retain.jsonl"), r->cfg, &rt));
-        ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/consistency.json"), r->cfg, &c));
+        ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget0.jsonl"), r->cfg, &f));
+        ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/retain.jsonl"), r->cfg, &rt));
+        ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/consistency.json"), r->cfg, &c));
         ck_assert_elm_ok(elm_session_attach(r->s, ELM_ROLE_FORGET, 0, f));
         ck_assert_elm_ok(elm_session_attach(r->s, ELM_ROLE_RETAIN, 0, rt));
         ck_assert_elm_ok(elm_session_attach(r->s, ELM_ROLE_CONSISTENCY, 0, c));
@@ -555,12 +555,12 @@ START_TEST(test_errors)
     ck_assert_elm_status(elm_session_step(a.s, &st), ELM_E_STATE);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "attach a forget dataset first"));
     elm_dataset *f, *c;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget0.jsonl"), a.cfg, &f));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/consistency.json"), a.cfg, &c));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget0.jsonl"), a.cfg, &f));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/consistency.json"), a.cfg, &c));
     ck_assert_elm_status(elm_session_attach(a.s, ELM_ROLE_FORGET, 0, c), ELM_E_INVALID);
     ck_assert_elm_status(elm_session_attach(a.s, ELM_ROLE_CONSISTENCY, 0, f), ELM_E_INVALID);
     elm_dataset *c2;
-    ck_assert_elm_ok(elm_dataset_open(tu_src("tests/fixtures/data/consistency.json"), a.cfg, &c2));
+    ck_assert_elm_ok(elm_dataset_load(tu_src("tests/fixtures/data/consistency.json"), a.cfg, &c2));
     ck_assert_elm_status(elm_session_attach(a.s, ELM_ROLE_CONSISTENCY, 3, c2), ELM_E_INVALID);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "no consistency pairs for group 3"));
     elm_dataset_free(c2);
@@ -587,7 +587,7 @@ START_TEST(test_errors)
     /* forget data for a group the mix never uses: refused, not ignored */
     api_open(&a, 1, NULL);
     elm_dataset *f1;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget1.jsonl"), a.cfg, &f1));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget1.jsonl"), a.cfg, &f1));
     ck_assert_elm_ok(elm_session_attach(a.s, ELM_ROLE_FORGET, 2, f1));
     elm_dataset_free(f1);
     ck_assert_elm_status(elm_session_step(a.s, &st), ELM_E_STATE);
@@ -603,11 +603,11 @@ START_TEST(test_errors)
     ck_assert_elm_ok(elm_config_new(&cfg));
     ck_assert_elm_ok(elm_model_load(tu_src(MODEL), cfg, &m));
     ck_assert_elm_ok(elm_config_set(cfg, "lora.layers", "6-8"));
-    ck_assert_elm_status(elm_session_create(m, cfg, &s), ELM_E_INVALID);
+    ck_assert_elm_status(elm_session_new(m, cfg, &s), ELM_E_INVALID);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "lora.layers: layer 8 out of range"));
     ck_assert_elm_ok(elm_config_set(cfg, "lora.layers", "all"));
     ck_assert_elm_ok(elm_config_set(cfg, "lora.targets", "q,mlp"));
-    ck_assert_elm_status(elm_session_create(m, cfg, &s), ELM_E_INVALID);
+    ck_assert_elm_status(elm_session_new(m, cfg, &s), ELM_E_INVALID);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "unknown module 'mlp'"));
     ck_assert_ptr_null(s);
     ck_assert_elm_status(elm_config_set(cfg, "lora.rank", "0"), ELM_E_INVALID);
@@ -689,7 +689,7 @@ START_TEST(test_finetune_apply)
     ck_assert_elm_status(elm_session_step(a.s, &st), ELM_E_STATE);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "attach a train dataset first"));
     elm_dataset *t;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget1.jsonl"), a.cfg, &t));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget1.jsonl"), a.cfg, &t));
     ck_assert_elm_ok(elm_session_attach(a.s, ELM_ROLE_TRAIN, 0, t));
     elm_dataset_free(t);
     double first = 0;

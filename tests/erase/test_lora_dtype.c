@@ -74,9 +74,9 @@ static void run(const char *dtype, const char *lora_dtype, run_out *out)
     elm_erase *e;
     ck_assert_elm_ok(elm_erase_create(m, cfg, &e));
     elm_dataset *f, *rt, *c;
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/forget0.jsonl"), cfg, &f));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/retain.jsonl"), cfg, &rt));
-    ck_assert_elm_ok(elm_dataset_open(tu_src(EDIR "/consistency.json"), cfg, &c));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/forget0.jsonl"), cfg, &f));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/retain.jsonl"), cfg, &rt));
+    ck_assert_elm_ok(elm_dataset_load(tu_src(EDIR "/consistency.json"), cfg, &c));
     ck_assert_elm_ok(elm_erase_attach(e, ELM_ROLE_FORGET, 0, f));
     ck_assert_elm_ok(elm_erase_attach(e, ELM_ROLE_RETAIN, 0, rt));
     ck_assert_elm_ok(elm_erase_attach(e, ELM_ROLE_CONSISTENCY, 0, c));

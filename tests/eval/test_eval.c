@@ -178,7 +178,7 @@ START_TEST(test_cloze_tiny)
         ck_assert_ptr_nonnull(ctx);
         int32_t *c = NULL;
         size_t nc = 0;
-        ck_assert_elm_ok(elm_tokenize(tok, ctx, strlen(ctx), 0, &c, &nc));
+        ck_assert_elm_ok(elm_tokenizer_encode(tok, ctx, strlen(ctx), 0, &c, &nc));
         size_t nch = elm_mcq_n_choices(set, i);
         int best = 0, best_u = 0;
         double bv = -INFINITY, bu = -INFINITY;
@@ -195,7 +195,7 @@ START_TEST(test_cloze_tiny)
             snprintf(whole, wl, "%s %s", ctx, ch);
             int32_t *w = NULL;
             size_t nw = 0;
-            ck_assert_elm_ok(elm_tokenize(tok, whole, strlen(whole), 0, &w, &nw));
+            ck_assert_elm_ok(elm_tokenizer_encode(tok, whole, strlen(whole), 0, &w, &nw));
             ck_assert_uint_gt(nw, nc);
             int32_t *ids = malloc(nw * sizeof *ids); /* tok(ctx) + whole[len(tok(ctx)):] (lm-eval) */
             memcpy(ids, c, nc * sizeof *ids);
@@ -336,7 +336,7 @@ static void ppl_case(elm_model *m, const char *model_name, int64_t window, int64
     ck_assert_elm_ok(elm_config_set(cfg, "data.min_chars", "0"));
     ck_assert_elm_ok(elm_config_set(cfg, "data.max_chars", "0"));
     elm_dataset *ds = NULL;
-    ck_assert_elm_ok(elm_dataset_open(tu_src("tests/fixtures/eval/ppl-texts.jsonl"), cfg, &ds));
+    ck_assert_elm_ok(elm_dataset_load(tu_src("tests/fixtures/eval/ppl-texts.jsonl"), cfg, &ds));
     elm_ppl_result r;
     ELM_STRUCT_INIT(&r);
     ck_assert_elm_ok(elm_eval_perplexity(m, ds, cfg, NULL, NULL, &r));
@@ -368,7 +368,7 @@ START_TEST(test_rppl_tiny)
     ck_assert_elm_ok(elm_config_set(cfg, "eval.limit", "3"));
     ck_assert_elm_ok(elm_config_set(cfg, "data.min_chars", "0"));
     elm_dataset *ds = NULL;
-    ck_assert_elm_ok(elm_dataset_open(tu_src("tests/fixtures/eval/ppl-texts.jsonl"), cfg, &ds));
+    ck_assert_elm_ok(elm_dataset_load(tu_src("tests/fixtures/eval/ppl-texts.jsonl"), cfg, &ds));
     elm_ppl_result r;
     ELM_STRUCT_INIT(&r);
     ck_assert_elm_ok(elm_eval_reverse_perplexity(g, s, ds, cfg, NULL, NULL, &r));

@@ -144,7 +144,7 @@ START_TEST(test_ppl_smollm2)
     ck_assert_elm_ok(elm_config_set(cfg, "data.min_chars", "0"));
     ck_assert_elm_ok(elm_config_set(cfg, "data.max_chars", "0"));
     elm_dataset *ds = NULL;
-    ck_assert_elm_ok(elm_dataset_open(tu_src("tests/fixtures/eval/ppl-texts.jsonl"), cfg, &ds));
+    ck_assert_elm_ok(elm_dataset_load(tu_src("tests/fixtures/eval/ppl-texts.jsonl"), cfg, &ds));
     elm_ppl_result r;
     ELM_STRUCT_INIT(&r);
     ck_assert_elm_ok(elm_eval_perplexity(m, ds, cfg, NULL, NULL, &r));

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.format = (data[0] & 2) ? ELM_DATA_AUTO : ELM_DATA_CONSISTENCY;
     const char *path = fz_write(0, name, data + 1, size - 1);
     elm_dataset *ds = NULL;
-    elm_status rc = elm_dataset_load(path, &o, &ds);
+    elm_status rc = elm_dataset_read(path, &o, &ds);
     fz_check_error(rc);
     if (rc == ELM_OK) {
         fz_walk_dataset(ds);

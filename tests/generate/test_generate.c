@@ -399,7 +399,7 @@ static elm_dataset *forget_dataset(const char *dir)
     ck_assert_elm_ok(elm_config_new(&dcfg));
     ck_assert_elm_ok(elm_config_set(dcfg, "data.min_chars", "0"));
     elm_dataset *ds = NULL;
-    ck_assert_elm_ok(elm_dataset_open(fpath, dcfg, &ds));
+    ck_assert_elm_ok(elm_dataset_load(fpath, dcfg, &ds));
     elm_config_free(dcfg);
     return ds;
 }
@@ -600,13 +600,13 @@ START_TEST(test_prepare_resume_groups)
     prep(m, ds, j1, "2", "0");
     prep(m, ds, j1, "2", "3");
     elm_dataset *pairs = NULL;
-    ck_assert_elm_ok(elm_dataset_open(j1, NULL, &pairs));
+    ck_assert_elm_ok(elm_dataset_load(j1, NULL, &pairs));
     ck_assert_int_eq(elm_dataset_get_kind(pairs), ELM_DATASET_PAIRS);
     ck_assert_uint_eq(elm_dataset_size(pairs), 4);
     ck_assert_int_eq(elm_dataset_group_at(pairs, 3), 3);
     elm_dataset_free(pairs);
     /* the reference JSON form too */
-    ck_assert_elm_ok(elm_dataset_open(c, NULL, &pairs));
+    ck_assert_elm_ok(elm_dataset_load(c, NULL, &pairs));
     ck_assert_int_eq(elm_dataset_get_kind(pairs), ELM_DATASET_PAIRS);
     ck_assert_uint_eq(elm_dataset_size(pairs), 4);
     elm_dataset_free(pairs);

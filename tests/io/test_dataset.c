@@ -19,7 +19,7 @@ static elm_dataset *open_fmt(const char *path, const char *format)
         ck_assert_elm_ok(elm_config_new(&cfg));
         ck_assert_elm_ok(elm_config_set_string(cfg, "data.format", format));
     }
-    ck_assert_elm_ok(elm_dataset_open(path, cfg, &ds));
+    ck_assert_elm_ok(elm_dataset_load(path, cfg, &ds));
     elm_config_free(cfg);
     ck_assert_ptr_nonnull(ds);
     return ds;
@@ -80,12 +80,12 @@ START_TEST(test_jsonl_text_field)
 {
     elm_config *cfg;
     elm_dataset *ds = NULL;
-    ck_assert_elm_status(elm_dataset_open(FIX("field.jsonl"), NULL, &ds), ELM_E_FORMAT);
+    ck_assert_elm_status(elm_dataset_load(FIX("field.jsonl"), NULL, &ds), ELM_E_FORMAT);
     ck_assert_ptr_null(ds);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "field.jsonl:1: field 'text' missing"));
     ck_assert_elm_ok(elm_config_new(&cfg));
     ck_assert_elm_ok(elm_config_set_string(cfg, "data.text_field", "content"));
-    ck_assert_elm_ok(elm_dataset_open(FIX("field.jsonl"), cfg, &ds));
+    ck_assert_elm_ok(elm_dataset_load(FIX("field.jsonl"), cfg, &ds));
     ck_assert_uint_eq(elm_dataset_size(ds), 3);
     ck_assert_str_eq(text(ds, 2), "Record number 2 of a file whose text lives in the content field.");
     elm_dataset_free(ds);
@@ -150,7 +150,7 @@ START_TEST(test_json_lists)
     elm_config *cfg;
     ck_assert_elm_ok(elm_config_new(&cfg));
     ck_assert_elm_ok(elm_config_set_string(cfg, "data.format", "json"));
-    ck_assert_elm_status(elm_dataset_open(FIX("noext"), cfg, &ds), ELM_E_FORMAT);
+    ck_assert_elm_status(elm_dataset_load(FIX("noext"), cfg, &ds), ELM_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "noext:2: invalid JSON: data after the end of the document"));
     elm_config_free(cfg);
 }
@@ -239,7 +239,7 @@ START_TEST(test_mcq_files)
     elm_data_opts o;
     elm_data_opts_default(&o);
     o.format = ELM_DATA_MCQ;
-    ck_assert_elm_ok(elm_dataset_load(FIX("questions.jsonl"), &o, &ds));
+    ck_assert_elm_ok(elm_dataset_read(FIX("questions.jsonl"), &o, &ds));
     ck_assert_int_eq(elm_dataset_get_kind(ds), ELM_DATASET_MCQ);
     ck_assert_uint_eq(elm_dataset_size(ds), 2);
     elm_dataset_free(ds);
@@ -280,7 +280,7 @@ START_TEST(test_filters_code_points)
     ck_assert_elm_ok(elm_config_new(&cfg));
     ck_assert_elm_ok(elm_config_set_int(cfg, "data.min_chars", 2));
     ck_assert_elm_ok(elm_config_set_int(cfg, "data.max_chars", 3));
-    ck_assert_elm_ok(elm_dataset_open(write_tmp(dir, "mixed.txt", "a\xE2\x82\xAC\xC3\xA9\xF0\x9F\x98\x80z\nab\nabc\n"),
+    ck_assert_elm_ok(elm_dataset_load(write_tmp(dir, "mixed.txt", "a\xE2\x82\xAC\xC3\xA9\xF0\x9F\x98\x80z\nab\nabc\n"),
                                       cfg, &ds));
     ck_assert_uint_eq(elm_dataset_size(ds), 2); /* "ab" (2 <= 2) dropped */
     ck_assert_str_eq(text(ds, 0), "a\xE2\x82\xAC\xC3\xA9");
@@ -290,11 +290,11 @@ START_TEST(test_filters_code_points)
     /* max_chars=0: no cut; min_chars=0 still drops empty texts */
     ck_assert_elm_ok(elm_config_set_int(cfg, "data.min_chars", 0));
     ck_assert_elm_ok(elm_config_set_int(cfg, "data.max_chars", 0));
-    ck_assert_elm_ok(elm_dataset_open(write_tmp(dir, "nocut.txt", emoji), cfg, &ds));
+    ck_assert_elm_ok(elm_dataset_load(write_tmp(dir, "nocut.txt", emoji), cfg, &ds));
     ck_assert_uint_eq(elm_dataset_size(ds), 1);
     ck_assert_uint_eq(strlen(text(ds, 0)), 2803);
     elm_dataset_free(ds);
-    ck_assert_elm_ok(elm_dataset_open(write_tmp(dir, "tiny.txt", "x\n\ny\n"), cfg, &ds));
+    ck_assert_elm_ok(elm_dataset_load(write_tmp(dir, "tiny.txt", "x\n\ny\n"), cfg, &ds));
     ck_assert_uint_eq(elm_dataset_size(ds), 2);
     elm_dataset_free(ds);
 
@@ -308,7 +308,7 @@ START_TEST(test_filters_code_points)
     elm_dataset_free(ds);
 
     /* the empty-after-filter message names min_chars */
-    ck_assert_elm_status(elm_dataset_open(write_tmp(dir, "short.txt", e50), NULL, &ds), ELM_E_FORMAT);
+    ck_assert_elm_status(elm_dataset_load(write_tmp(dir, "short.txt", e50), NULL, &ds), ELM_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "no records left after filtering (min_chars=50)"));
 
     elm_config_free(cfg);
@@ -484,7 +484,7 @@ START_TEST(test_malformed_corpus)
         elm_dataset *ds = (elm_dataset *)1;
         ck_assert_elm_ok(elm_config_new(&cfg));
         ck_assert_elm_ok(elm_config_set_string(cfg, "data.format", f[2]));
-        elm_status st = elm_dataset_open(tu_src(rel), cfg, &ds);
+        elm_status st = elm_dataset_load(tu_src(rel), cfg, &ds);
         elm_config_free(cfg);
         ck_assert_msg(st == status_of(f[1]), "%s: got %s (want %s): %s", f[0], elm_status_name(st), f[1],
                       elm_last_error());
@@ -516,13 +516,13 @@ START_TEST(test_api_arguments)
 {
     elm_dataset *ds = NULL;
     const char *t, *p, *c;
-    ck_assert_elm_status(elm_dataset_open(NULL, NULL, &ds), ELM_E_INVALID);
-    ck_assert_elm_status(elm_dataset_open(FIX("lines.txt"), NULL, NULL), ELM_E_INVALID);
+    ck_assert_elm_status(elm_dataset_load(NULL, NULL, &ds), ELM_E_INVALID);
+    ck_assert_elm_status(elm_dataset_load(FIX("lines.txt"), NULL, NULL), ELM_E_INVALID);
     ck_assert_elm_status(elm_dataset_text(NULL, 0, &t), ELM_E_INVALID);
     ck_assert_elm_status(elm_dataset_pair(NULL, 0, &p, &c), ELM_E_INVALID);
-    ck_assert_elm_status(elm_dataset_open("/nonexistent/x.jsonl", NULL, &ds), ELM_E_IO);
+    ck_assert_elm_status(elm_dataset_load("/nonexistent/x.jsonl", NULL, &ds), ELM_E_IO);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "/nonexistent/x.jsonl: cannot open"));
-    ck_assert_elm_status(elm_dataset_open(tu_src("tests/fixtures/data"), NULL, &ds), ELM_E_IO);
+    ck_assert_elm_status(elm_dataset_load(tu_src("tests/fixtures/data"), NULL, &ds), ELM_E_IO);
     elm_dataset_free(NULL);
     ck_assert_uint_eq(elm_dataset_size(NULL), 0);
 
@@ -535,7 +535,7 @@ START_TEST(test_api_arguments)
     elm_config *cfg;
     ck_assert_elm_ok(elm_config_new(&cfg));
     ck_assert_elm_ok(elm_config_set_string(cfg, "data.text_field", ""));
-    ck_assert_elm_status(elm_dataset_open(FIX("lines.txt"), cfg, &ds), ELM_E_INVALID);
+    ck_assert_elm_status(elm_dataset_load(FIX("lines.txt"), cfg, &ds), ELM_E_INVALID);
     elm_config_free(cfg);
 
     elm_data_format f;

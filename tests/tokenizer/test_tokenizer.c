@@ -110,7 +110,7 @@ START_TEST(golden_ids)
     for (size_t i = 0; i < n_corpus; i++) {
         int32_t *ids;
         size_t n;
-        ck_assert_elm_ok(elm_tokenize(t, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL, &ids, &n));
+        ck_assert_elm_ok(elm_tokenizer_encode(t, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL, &ids, &n));
         if (n != glen[i] || memcmp(ids, gold[i], n * sizeof *ids) != 0) {
             if (bad < 5) {
                 fprintf(stderr, "%s: corpus line %zu differs: %.80s\n", name, i + 1, corpus[i].s);
@@ -168,7 +168,7 @@ START_TEST(round_trip)
         size_t n;
         char *text;
         size_t tl;
-        ck_assert_elm_ok(elm_tokenize(t, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL, &ids, &n));
+        ck_assert_elm_ok(elm_tokenizer_encode(t, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL, &ids, &n));
         ck_assert_elm_ok(elm_tok_decode(t, ids, n, 0, &text, &tl));
         checked++;
         if (tl != wn || memcmp(text, want, wn) != 0) {
@@ -206,7 +206,7 @@ START_TEST(streaming)
             char *full;
             size_t fl;
             ck_assert_elm_ok(
-                elm_tokenize(t, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL | ELM_TOKENIZE_ADD_SPECIAL, &ids, &n));
+                elm_tokenizer_encode(t, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL | ELM_TOKENIZE_ADD_SPECIAL, &ids, &n));
             ck_assert_elm_ok(elm_tok_decode(t, ids, n, flags, &full, &fl));
             tk_stream *st;
             ck_assert_elm_ok(tk_stream_new(t, flags, &st));
@@ -248,8 +248,8 @@ START_TEST(stream_outlives_tokenizer)
     int32_t *ids;
     size_t n;
     char *full;
-    ck_assert_elm_ok(elm_tokenize(t, text, strlen(text), 0, &ids, &n));
-    ck_assert_elm_ok(elm_detokenize(t, ids, n, 0, &full));
+    ck_assert_elm_ok(elm_tokenizer_encode(t, text, strlen(text), 0, &ids, &n));
+    ck_assert_elm_ok(elm_tokenizer_decode(t, ids, n, 0, &full));
     elm_detok_stream *ds;
     ck_assert_elm_ok(elm_detok_stream_new(t, 0, &ds));
     elm_tokenizer_free(t); /* the caller's reference; the stream keeps its own */
@@ -290,11 +290,11 @@ START_TEST(invalid_bytes)
         }
         int32_t *a, *b;
         size_t na, nb;
-        ck_assert_elm_ok(elm_tokenize(t, buf, n, r & 3, &a, &na));
+        ck_assert_elm_ok(elm_tokenizer_encode(t, buf, n, r & 3, &a, &na));
         char *fixed;
         size_t fl;
         ck_assert_elm_ok(tk_utf8_lossy(buf, n, &fixed, &fl));
-        ck_assert_elm_ok(elm_tokenize(t, fixed, fl, r & 3, &b, &nb));
+        ck_assert_elm_ok(elm_tokenizer_encode(t, fixed, fl, r & 3, &b, &nb));
         ck_assert(na == nb && memcmp(a, b, na * sizeof *a) == 0);
         char *text;
         size_t tl;
@@ -317,7 +317,7 @@ START_TEST(invalid_bytes)
     }
     int32_t bad_id = elm_tokenizer_vocab_size(t);
     char *text;
-    ck_assert_elm_status(elm_detokenize(t, &bad_id, 1, 0, &text), ELM_E_INVALID);
+    ck_assert_elm_status(elm_tokenizer_decode(t, &bad_id, 1, 0, &text), ELM_E_INVALID);
     elm_tokenizer_free(t);
 }
 END_TEST
@@ -336,27 +336,27 @@ START_TEST(specials_and_flags)
     ck_assert_int_eq(elm_tokenizer_special(t, ELM_TOKEN_UNK), 0);
     ck_assert_int_eq(elm_tokenizer_special(t, ELM_TOKEN_PAD), -1);
     ck_assert_int_eq(elm_tokenizer_vocab_size(t), 32000);
-    ck_assert_elm_ok(elm_tokenize(t, "Hello", 5, ELM_TOKENIZE_ADD_SPECIAL, &ids, &n));
+    ck_assert_elm_ok(elm_tokenizer_encode(t, "Hello", 5, ELM_TOKENIZE_ADD_SPECIAL, &ids, &n));
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(ids[0], 1);
     ck_assert_int_eq(ids[1], 22557); /* "▁Hello" (Mistral-v0.1 vocabulary) */
     elm_free(ids);
     /* without PARSE_SPECIAL "<s>" is text */
-    ck_assert_elm_ok(elm_tokenize(t, "<s>", 3, 0, &ids, &n));
+    ck_assert_elm_ok(elm_tokenizer_encode(t, "<s>", 3, 0, &ids, &n));
     ck_assert_uint_gt(n, 1);
     elm_free(ids);
-    ck_assert_elm_ok(elm_tokenize(t, "<s>", 3, ELM_TOKENIZE_PARSE_SPECIAL, &ids, &n));
+    ck_assert_elm_ok(elm_tokenizer_encode(t, "<s>", 3, ELM_TOKENIZE_PARSE_SPECIAL, &ids, &n));
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(ids[0], 1);
     char *s;
-    ck_assert_elm_ok(elm_detokenize(t, ids, n, ELM_DETOKENIZE_SKIP_SPECIAL, &s));
+    ck_assert_elm_ok(elm_tokenizer_decode(t, ids, n, ELM_DETOKENIZE_SKIP_SPECIAL, &s));
     ck_assert_str_eq(s, "");
     elm_free(s);
     elm_free(ids);
     const char *piece;
-    ck_assert_elm_ok(elm_token_piece(t, 13, &piece));
+    ck_assert_elm_ok(elm_tokenizer_piece(t, 13, &piece));
     ck_assert_str_eq(piece, "<0x0A>");
-    ck_assert_elm_status(elm_token_piece(t, 32000, &piece), ELM_E_INVALID);
+    ck_assert_elm_status(elm_tokenizer_piece(t, 32000, &piece), ELM_E_INVALID);
     elm_tokenizer_free(t);
 
     /* qwen3: no BOS; PAD = <|endoftext|>; EOS = <|im_end|> */
@@ -372,7 +372,7 @@ START_TEST(specials_and_flags)
     ck_assert_int_eq(elm_tokenizer_special(t, ELM_TOKEN_EOS), 2);
     ck_assert_int_eq(elm_tokenizer_special(t, ELM_TOKEN_PAD), 2);
     ck_assert_int_eq(elm_tokenizer_vocab_size(t), 49152);
-    ck_assert_elm_ok(elm_tokenize(t, "<|im_start|>user", 16, ELM_TOKENIZE_PARSE_SPECIAL | ELM_TOKENIZE_ADD_SPECIAL,
+    ck_assert_elm_ok(elm_tokenizer_encode(t, "<|im_start|>user", 16, ELM_TOKENIZE_PARSE_SPECIAL | ELM_TOKENIZE_ADD_SPECIAL,
                                   &ids, &n));
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(ids[0], 1);
@@ -401,9 +401,9 @@ START_TEST(long_word)
     }
     int32_t *ids;
     size_t ni;
-    ck_assert_elm_ok(elm_tokenize(t, s, n, 0, &ids, &ni));
+    ck_assert_elm_ok(elm_tokenizer_encode(t, s, n, 0, &ids, &ni));
     char *back;
-    ck_assert_elm_ok(elm_detokenize(t, ids, ni, 0, &back));
+    ck_assert_elm_ok(elm_tokenizer_decode(t, ids, ni, 0, &back));
     ck_assert_uint_eq(strlen(back), n);
     ck_assert(memcmp(back, s, n) == 0);
     elm_free(back);
@@ -454,7 +454,7 @@ START_TEST(chat_templates)
             for (int gen = 0; gen < 2; gen++) {
                 json_object *want = json_object_array_get_idx(json_object_array_get_idx(per_conv, c), (size_t)gen);
                 char *out;
-                elm_status st = elm_chat_apply(t, m, nm, gen, NULL, &out);
+                elm_status st = elm_tokenizer_apply_chat(t, m, nm, gen, NULL, &out);
                 if (json_object_is_type(want, json_type_null)) { /* the template raised */
                     ck_assert_msg(st == ELM_E_INVALID, "%s conv %zu: expected an error", name, c);
                     continue;
@@ -481,16 +481,16 @@ START_TEST(chat_fallback)
     ck_assert_elm_ok(elm_tokenizer_load(vocab_path("llama2"), NULL, &t)); /* has no template */
     elm_chat_message m[1] = {{"user", "Hi"}};
     char *out;
-    ck_assert_elm_status(elm_chat_apply(t, m, 1, 1, NULL, &out), ELM_E_UNSUPPORTED);
+    ck_assert_elm_status(elm_tokenizer_apply_chat(t, m, 1, 1, NULL, &out), ELM_E_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "chat.fallback"));
     elm_config *cfg;
     ck_assert_elm_ok(elm_config_new(&cfg));
     ck_assert_elm_ok(elm_config_set_string(cfg, "chat.fallback", "llama2"));
-    ck_assert_elm_ok(elm_chat_apply(t, m, 1, 1, cfg, &out));
+    ck_assert_elm_ok(elm_tokenizer_apply_chat(t, m, 1, 1, cfg, &out));
     ck_assert_str_eq(out, "<s>[INST] Hi [/INST]");
     elm_free(out);
     ck_assert_elm_ok(elm_config_set_string(cfg, "chat.fallback", "chatml"));
-    ck_assert_elm_ok(elm_chat_apply(t, m, 1, 1, cfg, &out));
+    ck_assert_elm_ok(elm_tokenizer_apply_chat(t, m, 1, 1, cfg, &out));
     ck_assert_str_eq(out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
     elm_free(out);
     elm_config_free(cfg);
@@ -578,8 +578,8 @@ START_TEST(gguf_vs_json_tiny)
     for (size_t i = 0; i < n_corpus; i += 7) {
         int32_t *x, *y;
         size_t nx, ny;
-        ck_assert_elm_ok(elm_tokenize(a, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL, &x, &nx));
-        ck_assert_elm_ok(elm_tokenize(b, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL, &y, &ny));
+        ck_assert_elm_ok(elm_tokenizer_encode(a, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL, &x, &nx));
+        ck_assert_elm_ok(elm_tokenizer_encode(b, corpus[i].s, corpus[i].n, ELM_TOKENIZE_PARSE_SPECIAL, &y, &ny));
         ck_assert_msg(nx == ny && memcmp(x, y, nx * sizeof *x) == 0, "line %zu differs", i + 1);
         elm_free(x);
         elm_free(y);

@@ -140,7 +140,7 @@ static void report(const progress_state *ps, const elm_step_stats *st, double el
 static int attach(elm_session *s, elm_config *cfg, elm_role role, int group, const char *path, const char *cmd)
 {
     elm_dataset *ds = NULL;
-    if (elm_dataset_open(path, cfg, &ds) != ELM_OK)
+    if (elm_dataset_load(path, cfg, &ds) != ELM_OK)
         return elm_cli_fail(cmd, "%s", elm_last_error());
     int rc = 0;
     if (elm_session_attach(s, role, group, ds) != ELM_OK)
@@ -275,7 +275,7 @@ int cmd_erase(int argc, char **argv)
     }
     if (rc == 0 && elm_model_load(model_path, cfg, &m) != ELM_OK)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());
-    if (rc == 0 && elm_session_create(m, cfg, &s) != ELM_OK)
+    if (rc == 0 && elm_session_new(m, cfg, &s) != ELM_OK)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());
     for (int g = 0; g < nf && rc == 0 && !finetune; g++) {
         rc = attach(s, cfg, ELM_ROLE_FORGET, g, forget[g], cmd);

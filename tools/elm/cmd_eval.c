@@ -199,7 +199,7 @@ static int run_ppl(int argc, char **argv, int reverse)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());
     if (rc == 0 && reverse && elm_model_load(a.scorer, cfg, &scorer) != ELM_OK)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());
-    if (rc == 0 && elm_dataset_open(a.file, cfg, &ds) != ELM_OK)
+    if (rc == 0 && elm_dataset_load(a.file, cfg, &ds) != ELM_OK)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());
     if (rc == 0) {
         elm_status st = reverse ? elm_eval_reverse_perplexity(m, scorer, ds, cfg, progress_fn, NULL, &r)

@@ -85,7 +85,7 @@ int cmd_prepare(int argc, char **argv)
         rc = elm_cli_usage(cmd, "needs --model, --forget, --concept and --out");
     if (rc == 0 && elm_model_load(model_path, cfg, &m) != ELM_OK)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());
-    if (rc == 0 && elm_dataset_open(forget, cfg, &ds) != ELM_OK)
+    if (rc == 0 && elm_dataset_load(forget, cfg, &ds) != ELM_OK)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());
     if (rc == 0 && elm_prepare_consistency(m, ds, cfg, out, progress_fn, NULL) != ELM_OK)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());

@@ -57,7 +57,7 @@ int cmd_tokenize(int argc, char **argv)
     size_t n = 0;
     if (elm_tokenizer_load(path, NULL, &tok) != ELM_OK)
         return elm_cli_fail(cmd, "%s", elm_last_error());
-    if (elm_tokenize(tok, text, strlen(text), flags, &ids, &n) != ELM_OK) {
+    if (elm_tokenizer_encode(tok, text, strlen(text), flags, &ids, &n) != ELM_OK) {
         elm_tokenizer_free(tok);
         return elm_cli_fail(cmd, "%s", elm_last_error());
     }
@@ -67,7 +67,7 @@ int cmd_tokenize(int argc, char **argv)
         const char *piece = NULL;
         if (json) {
             printf("%s%d", i ? ", " : "", ids[i]);
-        } else if (pieces && elm_token_piece(tok, ids[i], &piece) == ELM_OK) {
+        } else if (pieces && elm_tokenizer_piece(tok, ids[i], &piece) == ELM_OK) {
             printf("%d\t%s\n", ids[i], piece);
         } else {
             printf("%s%d", i ? " " : "", ids[i]);
@@ -79,7 +79,7 @@ int cmd_tokenize(int argc, char **argv)
             printf(", \"pieces\": [");
             for (size_t i = 0; i < n; i++) {
                 const char *piece = "";
-                elm_token_piece(tok, ids[i], &piece);
+                elm_tokenizer_piece(tok, ids[i], &piece);
                 if (i)
                     printf(", ");
                 json_string(piece);

@@ -248,18 +248,18 @@ PROTOTYPES = {
     "elm_tokenizer_load": (elm_status, [c_char_p, elm_config_p, _pp(elm_tokenizer_p)]),  # elm_status elm_tokenizer_load(const char *path, const elm_config *cfg, elm_tokenizer **out);
     "elm_model_tokenizer": (elm_status, [elm_model_p, _pp(elm_tokenizer_p)]),  # elm_status elm_model_tokenizer(elm_model *model, elm_tokenizer **out);
     "elm_tokenizer_free": (None, [elm_tokenizer_p]),  # void elm_tokenizer_free(elm_tokenizer *tok);
-    "elm_tokenize": (elm_status, [elm_tokenizer_p, c_char_p, c_size_t, c_uint, _pp(_pp(c_int32)), _pp(c_size_t)]),  # elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids, size_t *n_ids);
-    "elm_detokenize": (elm_status, [elm_tokenizer_p, _pp(c_int32), c_size_t, c_uint, _pp(c_void_p)]),  # elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text);
-    "elm_token_piece": (elm_status, [elm_tokenizer_p, c_int32, _pp(c_char_p)]),  # elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
+    "elm_tokenizer_encode": (elm_status, [elm_tokenizer_p, c_char_p, c_size_t, c_uint, _pp(_pp(c_int32)), _pp(c_size_t)]),  # elm_status elm_tokenizer_encode(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids, size_t *n_ids);
+    "elm_tokenizer_decode": (elm_status, [elm_tokenizer_p, _pp(c_int32), c_size_t, c_uint, _pp(c_void_p)]),  # elm_status elm_tokenizer_decode(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text);
+    "elm_tokenizer_piece": (elm_status, [elm_tokenizer_p, c_int32, _pp(c_char_p)]),  # elm_status elm_tokenizer_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
     "elm_tokenizer_vocab_size": (c_int32, [elm_tokenizer_p]),  # int32_t elm_tokenizer_vocab_size(const elm_tokenizer *tok);
     "elm_tokenizer_special": (c_int32, [elm_tokenizer_p, elm_special_token]),  # int32_t elm_tokenizer_special(const elm_tokenizer *tok, elm_special_token which);
     "elm_detok_stream_new": (elm_status, [elm_tokenizer_p, c_uint, _pp(elm_detok_stream_p)]),  # elm_status elm_detok_stream_new(const elm_tokenizer *tok, unsigned flags, elm_detok_stream **out);
     "elm_detok_stream_push": (elm_status, [elm_detok_stream_p, c_int32, _pp(c_void_p)]),  # elm_status elm_detok_stream_push(elm_detok_stream *st, int32_t id, char **text);
     "elm_detok_stream_flush": (elm_status, [elm_detok_stream_p, _pp(c_void_p)]),  # elm_status elm_detok_stream_flush(elm_detok_stream *st, char **text);
     "elm_detok_stream_free": (None, [elm_detok_stream_p]),  # void elm_detok_stream_free(elm_detok_stream *st);
-    "elm_chat_apply": (elm_status, [elm_tokenizer_p, _pp(elm_chat_message), c_size_t, c_int, elm_config_p, _pp(c_void_p)]),  # elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs, int add_generation_prompt, const elm_config *cfg, char **out);
+    "elm_tokenizer_apply_chat": (elm_status, [elm_tokenizer_p, _pp(elm_chat_message), c_size_t, c_int, elm_config_p, _pp(c_void_p)]),  # elm_status elm_tokenizer_apply_chat(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs, int add_generation_prompt, const elm_config *cfg, char **out);
     # Datasets
-    "elm_dataset_open": (elm_status, [c_char_p, elm_config_p, _pp(elm_dataset_p)]),  # elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset **out);
+    "elm_dataset_load": (elm_status, [c_char_p, elm_config_p, _pp(elm_dataset_p)]),  # elm_status elm_dataset_load(const char *path, const elm_config *cfg, elm_dataset **out);
     "elm_dataset_free": (None, [elm_dataset_p]),  # void elm_dataset_free(elm_dataset *ds);
     "elm_dataset_get_kind": (elm_dataset_kind, [elm_dataset_p]),  # elm_dataset_kind elm_dataset_get_kind(const elm_dataset *ds);
     "elm_dataset_size": (c_size_t, [elm_dataset_p]),  # size_t elm_dataset_size(const elm_dataset *ds);
@@ -267,7 +267,7 @@ PROTOTYPES = {
     "elm_dataset_pair": (elm_status, [elm_dataset_p, c_size_t, _pp(c_char_p), _pp(c_char_p)]),  # elm_status elm_dataset_pair(const elm_dataset *ds, size_t i, const char **prompt, const char **continuation);
     "elm_keywords_read": (elm_status, [c_char_p, c_char_p, _pp(c_void_p)]),  # elm_status elm_keywords_read(const char *path, const char *key, char **concept);
     # Erasure sessions
-    "elm_session_create": (elm_status, [elm_model_p, elm_config_p, _pp(elm_session_p)]),  # elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out);
+    "elm_session_new": (elm_status, [elm_model_p, elm_config_p, _pp(elm_session_p)]),  # elm_status elm_session_new(elm_model *model, const elm_config *cfg, elm_session **out);
     "elm_session_free": (None, [elm_session_p]),  # void elm_session_free(elm_session *s);
     "elm_session_attach": (elm_status, [elm_session_p, elm_role, c_int, elm_dataset_p]),  # elm_status elm_session_attach(elm_session *s, elm_role role, int group, elm_dataset *ds);
     "elm_session_set_concept": (elm_status, [elm_session_p, c_int, c_char_p]),  # elm_status elm_session_set_concept(elm_session *s, int group, const char *concept);
@@ -286,6 +286,13 @@ PROTOTYPES = {
     "elm_eval_perplexity": (elm_status, [elm_model_p, elm_dataset_p, elm_config_p, elm_progress_fn, c_void_p, _pp(elm_ppl_result)]),  # elm_status elm_eval_perplexity(elm_model *model, elm_dataset *ds, const elm_config *cfg, elm_progress_fn progress, void *user, elm_ppl_result *out);
     "elm_eval_reverse_perplexity": (elm_status, [elm_model_p, elm_model_p, elm_dataset_p, elm_config_p, elm_progress_fn, c_void_p, _pp(elm_ppl_result)]),  # elm_status elm_eval_reverse_perplexity(elm_model *generator, elm_model *scorer, elm_dataset *prompts, const elm_config *cfg, elm_progress_fn progress, void *user, elm_ppl_result *out);
     "elm_inspect": (elm_status, [c_char_p, elm_config_p, _pp(c_void_p)]),  # elm_status elm_inspect(const char *path, const elm_config *cfg, char **json_out);
+    # Deprecated names (elm.h): the same functions, unused by this package
+    "elm_tokenize": (elm_status, [elm_tokenizer_p, c_char_p, c_size_t, c_uint, _pp(_pp(c_int32)), _pp(c_size_t)]),  # elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids, size_t *n_ids);
+    "elm_detokenize": (elm_status, [elm_tokenizer_p, _pp(c_int32), c_size_t, c_uint, _pp(c_void_p)]),  # elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text);
+    "elm_token_piece": (elm_status, [elm_tokenizer_p, c_int32, _pp(c_char_p)]),  # elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
+    "elm_chat_apply": (elm_status, [elm_tokenizer_p, _pp(elm_chat_message), c_size_t, c_int, elm_config_p, _pp(c_void_p)]),  # elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs, int add_generation_prompt, const elm_config *cfg, char **out);
+    "elm_dataset_open": (elm_status, [c_char_p, elm_config_p, _pp(elm_dataset_p)]),  # elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset **out);
+    "elm_session_create": (elm_status, [elm_model_p, elm_config_p, _pp(elm_session_p)]),  # elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out);
 }
 
 # ---------------------------------------------------------------------------

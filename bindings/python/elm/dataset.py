@@ -21,7 +21,7 @@ class Dataset(Handle):
     def __init__(self, path, config=None, **kwargs):
         cfg, keep = config_arg(config, kwargs)
         h = _lib.elm_dataset_p()
-        _lib.check(lib.elm_dataset_open(_lib.enc(path), cfg, ctypes.byref(h)))
+        _lib.check(lib.elm_dataset_load(_lib.enc(path), cfg, ctypes.byref(h)))
         del keep
         super().__init__(h)
         self.path = str(path)

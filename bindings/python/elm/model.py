@@ -175,7 +175,7 @@ class Tokenizer(Handle):
         ids = ctypes.POINTER(ctypes.c_int32)()
         n = ctypes.c_size_t()
         with self._lock:
-            _lib.check(lib.elm_tokenize(self._ptr(), data, len(data), flags, ctypes.byref(ids), ctypes.byref(n)))
+            _lib.check(lib.elm_tokenizer_encode(self._ptr(), data, len(data), flags, ctypes.byref(ids), ctypes.byref(n)))
         try:
             return [ids[i] for i in range(n.value)]
         finally:
@@ -187,7 +187,7 @@ class Tokenizer(Handle):
         p = ctypes.c_void_p()
         with self._lock:
             _lib.check(
-                lib.elm_detokenize(
+                lib.elm_tokenizer_decode(
                     self._ptr(), arr, len(ids), DETOKENIZE_SKIP_SPECIAL if skip_special else 0, ctypes.byref(p)
                 )
             )
@@ -196,7 +196,7 @@ class Tokenizer(Handle):
     def piece(self, token_id):
         p = ctypes.c_char_p()
         with self._lock:
-            _lib.check(lib.elm_token_piece(self._ptr(), int(token_id), ctypes.byref(p)))
+            _lib.check(lib.elm_tokenizer_piece(self._ptr(), int(token_id), ctypes.byref(p)))
         return _s(p.value)
 
     @property
@@ -235,7 +235,7 @@ class Tokenizer(Handle):
         p = ctypes.c_void_p()
         with self._lock:
             _lib.check(
-                lib.elm_chat_apply(self._ptr(), arr, len(msgs), 1 if add_generation_prompt else 0, cfg, ctypes.byref(p))
+                lib.elm_tokenizer_apply_chat(self._ptr(), arr, len(msgs), 1 if add_generation_prompt else 0, cfg, ctypes.byref(p))
             )
         del keep, msgs
         return _lib.take_string(p.value) or ""

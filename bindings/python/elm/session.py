@@ -69,7 +69,7 @@ class Session(Handle):
         cfg, keep = config_arg(config, kwargs)
         h = _lib.elm_session_p()
         with model._lock:  # the model may not be closed meanwhile
-            _lib.check(lib.elm_session_create(model._ptr(), cfg, ctypes.byref(h)))
+            _lib.check(lib.elm_session_new(model._ptr(), cfg, ctypes.byref(h)))
         del keep
         super().__init__(h, lock=model._lock)
         self.model = model

@@ -130,11 +130,11 @@ def test_tokenizer_and_model_of_the_fixture(ffi, C):
     assert C.elm_tokenizer_special(tok, C.ELM_TOKEN_EOS) == 2  # <|im_end|>, as tokenizer_config.json says
     text = b"glowmoss brewing"
     ids, n = ffi.new("int32_t **"), ffi.new("size_t *")
-    ok(ffi, C, C.elm_tokenize(tok, text, len(text), 0, ids, n))
+    ok(ffi, C, C.elm_tokenizer_encode(tok, text, len(text), 0, ids, n))
     try:
         assert n[0] > 0
         back = ffi.new("char **")
-        ok(ffi, C, C.elm_detokenize(tok, ids[0], n[0], 0, back))
+        ok(ffi, C, C.elm_tokenizer_decode(tok, ids[0], n[0], 0, back))
         assert ffi.string(back[0]) == text
         C.elm_free(back[0])
         id_list = [ids[0][k] for k in range(n[0])]

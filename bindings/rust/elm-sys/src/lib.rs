@@ -330,8 +330,8 @@ extern "C" {
     pub fn elm_model_tokenizer(model: *mut elm_model, out: *mut *mut elm_tokenizer) -> elm_status;
     /// void elm_tokenizer_free(elm_tokenizer *tok);
     pub fn elm_tokenizer_free(tok: *mut elm_tokenizer);
-    /// elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids, size_t *n_ids);
-    pub fn elm_tokenize(
+    /// elm_status elm_tokenizer_encode(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids, size_t *n_ids);
+    pub fn elm_tokenizer_encode(
         tok: *const elm_tokenizer,
         text: *const c_char,
         len: usize,
@@ -339,16 +339,16 @@ extern "C" {
         ids: *mut *mut i32,
         n_ids: *mut usize,
     ) -> elm_status;
-    /// elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text);
-    pub fn elm_detokenize(
+    /// elm_status elm_tokenizer_decode(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text);
+    pub fn elm_tokenizer_decode(
         tok: *const elm_tokenizer,
         ids: *const i32,
         n_ids: usize,
         flags: c_uint,
         text: *mut *mut c_char,
     ) -> elm_status;
-    /// elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
-    pub fn elm_token_piece(tok: *const elm_tokenizer, id: i32, piece: *mut *const c_char) -> elm_status;
+    /// elm_status elm_tokenizer_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
+    pub fn elm_tokenizer_piece(tok: *const elm_tokenizer, id: i32, piece: *mut *const c_char) -> elm_status;
     /// int32_t elm_tokenizer_vocab_size(const elm_tokenizer *tok);
     pub fn elm_tokenizer_vocab_size(tok: *const elm_tokenizer) -> i32;
     /// int32_t elm_tokenizer_special(const elm_tokenizer *tok, elm_special_token which);
@@ -362,8 +362,8 @@ extern "C" {
     pub fn elm_detok_stream_flush(st: *mut elm_detok_stream, text: *mut *mut c_char) -> elm_status;
     /// void elm_detok_stream_free(elm_detok_stream *st);
     pub fn elm_detok_stream_free(st: *mut elm_detok_stream);
-    /// elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs, int add_generation_prompt, const elm_config *cfg, char **out);
-    pub fn elm_chat_apply(
+    /// elm_status elm_tokenizer_apply_chat(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs, int add_generation_prompt, const elm_config *cfg, char **out);
+    pub fn elm_tokenizer_apply_chat(
         tok: *const elm_tokenizer,
         msgs: *const elm_chat_message,
         n_msgs: usize,
@@ -373,8 +373,8 @@ extern "C" {
     ) -> elm_status;
 
     // Datasets
-    /// elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset **out);
-    pub fn elm_dataset_open(path: *const c_char, cfg: *const elm_config, out: *mut *mut elm_dataset) -> elm_status;
+    /// elm_status elm_dataset_load(const char *path, const elm_config *cfg, elm_dataset **out);
+    pub fn elm_dataset_load(path: *const c_char, cfg: *const elm_config, out: *mut *mut elm_dataset) -> elm_status;
     /// void elm_dataset_free(elm_dataset *ds);
     pub fn elm_dataset_free(ds: *mut elm_dataset);
     /// elm_dataset_kind elm_dataset_get_kind(const elm_dataset *ds);
@@ -394,8 +394,8 @@ extern "C" {
     pub fn elm_keywords_read(path: *const c_char, key: *const c_char, concept: *mut *mut c_char) -> elm_status;
 
     // Erasure sessions
-    /// elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out);
-    pub fn elm_session_create(model: *mut elm_model, cfg: *const elm_config, out: *mut *mut elm_session)
+    /// elm_status elm_session_new(elm_model *model, const elm_config *cfg, elm_session **out);
+    pub fn elm_session_new(model: *mut elm_model, cfg: *const elm_config, out: *mut *mut elm_session)
         -> elm_status;
     /// void elm_session_free(elm_session *s);
     pub fn elm_session_free(s: *mut elm_session);
@@ -471,6 +471,47 @@ extern "C" {
 
     /// elm_status elm_inspect(const char *path, const elm_config *cfg, char **json_out);
     pub fn elm_inspect(path: *const c_char, cfg: *const elm_config, json_out: *mut *mut c_char) -> elm_status;
+
+    // Deprecated names (elm.h), the same functions as the new ones.
+    /// elm_status elm_tokenize(const elm_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids, size_t *n_ids);
+    #[deprecated(note = "use elm_tokenizer_encode")]
+    pub fn elm_tokenize(
+        tok: *const elm_tokenizer,
+        text: *const c_char,
+        len: usize,
+        flags: c_uint,
+        ids: *mut *mut i32,
+        n_ids: *mut usize,
+    ) -> elm_status;
+    /// elm_status elm_detokenize(const elm_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char **text);
+    #[deprecated(note = "use elm_tokenizer_decode")]
+    pub fn elm_detokenize(
+        tok: *const elm_tokenizer,
+        ids: *const i32,
+        n_ids: usize,
+        flags: c_uint,
+        text: *mut *mut c_char,
+    ) -> elm_status;
+    /// elm_status elm_token_piece(const elm_tokenizer *tok, int32_t id, const char **piece);
+    #[deprecated(note = "use elm_tokenizer_piece")]
+    pub fn elm_token_piece(tok: *const elm_tokenizer, id: i32, piece: *mut *const c_char) -> elm_status;
+    /// elm_status elm_chat_apply(const elm_tokenizer *tok, const elm_chat_message *msgs, size_t n_msgs, int add_generation_prompt, const elm_config *cfg, char **out);
+    #[deprecated(note = "use elm_tokenizer_apply_chat")]
+    pub fn elm_chat_apply(
+        tok: *const elm_tokenizer,
+        msgs: *const elm_chat_message,
+        n_msgs: usize,
+        add_generation_prompt: c_int,
+        cfg: *const elm_config,
+        out: *mut *mut c_char,
+    ) -> elm_status;
+    /// elm_status elm_dataset_open(const char *path, const elm_config *cfg, elm_dataset **out);
+    #[deprecated(note = "use elm_dataset_load")]
+    pub fn elm_dataset_open(path: *const c_char, cfg: *const elm_config, out: *mut *mut elm_dataset) -> elm_status;
+    /// elm_status elm_session_create(elm_model *model, const elm_config *cfg, elm_session **out);
+    #[deprecated(note = "use elm_session_new")]
+    pub fn elm_session_create(model: *mut elm_model, cfg: *const elm_config, out: *mut *mut elm_session)
+        -> elm_status;
 }
 
 /// Every function declared above with its number of parameters, in elm.h's
@@ -513,24 +554,24 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
     ("elm_tokenizer_load", 3),
     ("elm_model_tokenizer", 2),
     ("elm_tokenizer_free", 1),
-    ("elm_tokenize", 6),
-    ("elm_detokenize", 5),
-    ("elm_token_piece", 3),
+    ("elm_tokenizer_encode", 6),
+    ("elm_tokenizer_decode", 5),
+    ("elm_tokenizer_piece", 3),
     ("elm_tokenizer_vocab_size", 1),
     ("elm_tokenizer_special", 2),
     ("elm_detok_stream_new", 3),
     ("elm_detok_stream_push", 3),
     ("elm_detok_stream_flush", 2),
     ("elm_detok_stream_free", 1),
-    ("elm_chat_apply", 6),
-    ("elm_dataset_open", 3),
+    ("elm_tokenizer_apply_chat", 6),
+    ("elm_dataset_load", 3),
     ("elm_dataset_free", 1),
     ("elm_dataset_get_kind", 1),
     ("elm_dataset_size", 1),
     ("elm_dataset_text", 3),
     ("elm_dataset_pair", 4),
     ("elm_keywords_read", 3),
-    ("elm_session_create", 3),
+    ("elm_session_new", 3),
     ("elm_session_free", 1),
     ("elm_session_attach", 4),
     ("elm_session_set_concept", 3),
@@ -547,6 +588,12 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
     ("elm_eval_perplexity", 6),
     ("elm_eval_reverse_perplexity", 7),
     ("elm_inspect", 3),
+    ("elm_tokenize", 6),
+    ("elm_detokenize", 5),
+    ("elm_token_piece", 3),
+    ("elm_chat_apply", 6),
+    ("elm_dataset_open", 3),
+    ("elm_session_create", 3),
 ];
 
 /// Folder of elm.h seen by the build script (ELM_INCLUDE_DIR or pkg-config),

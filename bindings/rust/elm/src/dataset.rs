@@ -23,7 +23,7 @@ pub struct Dataset {
     pub(crate) ptr: *mut sys::elm_dataset,
 }
 
-// SAFETY: immutable after elm_dataset_open, atomically reference counted; it
+// SAFETY: immutable after elm_dataset_load, atomically reference counted; it
 // may move between threads. Not Sync (one thread at a time per handle).
 unsafe impl Send for Dataset {}
 
@@ -31,7 +31,7 @@ impl Dataset {
     pub fn open(path: impl AsRef<Path>, cfg: Option<&Config>) -> Result<Dataset> {
         let p = cpath(path.as_ref())?;
         let mut d = ptr::null_mut();
-        check(unsafe { sys::elm_dataset_open(p.as_ptr(), cfg_ptr(cfg), &mut d) })?;
+        check(unsafe { sys::elm_dataset_load(p.as_ptr(), cfg_ptr(cfg), &mut d) })?;
         Ok(Dataset { ptr: d })
     }
 

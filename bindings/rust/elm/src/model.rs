@@ -155,7 +155,7 @@ impl Tokenizer {
         let mut ids: *mut i32 = ptr::null_mut();
         let mut n = 0usize;
         check(unsafe {
-            sys::elm_tokenize(self.ptr, text.as_ptr() as *const c_char, text.len(), flags, &mut ids, &mut n)
+            sys::elm_tokenizer_encode(self.ptr, text.as_ptr() as *const c_char, text.len(), flags, &mut ids, &mut n)
         })?;
         let v = if ids.is_null() { vec![] } else { unsafe { std::slice::from_raw_parts(ids, n) }.to_vec() };
         unsafe { sys::elm_free(ids.cast()) };
@@ -165,7 +165,7 @@ impl Tokenizer {
     pub fn decode(&self, ids: &[i32], skip_special: bool) -> Result<String> {
         let flags = if skip_special { sys::ELM_DETOKENIZE_SKIP_SPECIAL } else { 0 };
         let mut s: *mut c_char = ptr::null_mut();
-        check(unsafe { sys::elm_detokenize(self.ptr, ids.as_ptr(), ids.len(), flags, &mut s) })?;
+        check(unsafe { sys::elm_tokenizer_decode(self.ptr, ids.as_ptr(), ids.len(), flags, &mut s) })?;
         Ok(take(s))
     }
 
@@ -186,7 +186,7 @@ impl Tokenizer {
             owned.iter().map(|(r, c)| sys::elm_chat_message { role: r.as_ptr(), content: c.as_ptr() }).collect();
         let mut out: *mut c_char = ptr::null_mut();
         check(unsafe {
-            sys::elm_chat_apply(self.ptr, msgs.as_ptr(), msgs.len(), add_generation_prompt as i32, cfg_ptr(cfg), &mut out)
+            sys::elm_tokenizer_apply_chat(self.ptr, msgs.as_ptr(), msgs.len(), add_generation_prompt as i32, cfg_ptr(cfg), &mut out)
         })?;
         Ok(take(out))
     }

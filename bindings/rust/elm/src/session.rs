@@ -162,7 +162,7 @@ impl<'m> Session<'m> {
     /// A session over `model`, borrowed exclusively for the session's life.
     pub fn new(model: &'m mut Model, cfg: Option<&Config>) -> Result<Session<'m>> {
         let mut s = ptr::null_mut();
-        check(unsafe { sys::elm_session_create(model.ptr, cfg_ptr(cfg), &mut s) })?;
+        check(unsafe { sys::elm_session_new(model.ptr, cfg_ptr(cfg), &mut s) })?;
         let mut session = Session { ptr: s, slot: Box::new(ProgressSlot::new(None)), model };
         let user = &mut *session.slot as *mut ProgressSlot<'static> as *mut c_void;
         check(unsafe { sys::elm_session_set_progress(s, Some(progress_trampoline), user) })?;
