@@ -22,7 +22,7 @@ const elm_schema_entry elm_schema[] = {
      "bfloat16 on a CPU without them runs libtorch's fallback loop, ~40x slower, accumulating in bf16)"},
     {"runtime.threads", I, "0", 0, 4096, NULL, "intra-op threads (0: the CPUs this process may use; one count per process: a model load sets it only when this key is set, or when nothing has set it yet)"},
     {"runtime.seed", I, "0", 0, BIG, NULL, "seed of every random draw (templates, dropout, sampling)"},
-    {"runtime.log_level", C, "warn", 0, 0, "error|warn|info|debug", "most detailed log level passed to the log callback"},
+    {"runtime.log_level", C, "warn", 0, 0, "error|warn|info|debug", "most detailed level the elm CLI logs to stderr (the library reads no log level from a config: callers pass theirs to elm_set_log_callback)"},
     {"runtime.cpu_cache_mb", I, "256", 0, 1048576, NULL,
      "MiB of freed large CPU tensor blocks kept for reuse: less time re-faulting the same pages every step, "
      "more peak memory (0: off; one budget per process: a model load sets it only when this key is set, or when nothing has set it yet)"},

@@ -47,4 +47,9 @@ check "eval mcq cloze --json has acc, acc_norm and loglik" sh -c "echo '$c_json'
 c_err=$("$elm" eval mcq --model "$fx/llama-tied" --scoring clozed "$mq" 2>&1 >/dev/null); rc=$?
 check "eval mcq --scoring clozed exits 2 naming eval.mcq_scoring" sh -c "[ $rc = 2 ] && echo \"\$0\" | grep -q eval.mcq_scoring" "$c_err"
 echo "$( [ $fail = 0 ] && echo 12 || echo 'some' ) checks; fail=$fail"
+# --runtime-log-level sets what the CLI's stderr log shows (default warn: no info lines)
+quiet=$("$elm" generate --model "$fx/llama-tied" --gen-max-new-tokens 1 "Hello" 2>&1 >/dev/null)
+loud=$("$elm" generate --model "$fx/llama-tied" --gen-max-new-tokens 1 --runtime-log-level info "Hello" 2>&1 >/dev/null)
+check "no info lines by default" sh -c "! echo \"\$0\" | grep -q '^elm: info:'" "$quiet"
+check "--runtime-log-level info shows the model load" sh -c "echo \"\$0\" | grep -q '^elm: info: .*llama-tied: LlamaForCausalLM'" "$loud"
 exit $fail

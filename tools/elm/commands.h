@@ -13,6 +13,9 @@ typedef struct elm_cli_command {
 /* Print "elm <cmd>: <message>" on stderr and return the exit status. */
 int elm_cli_fail(const char *cmd, const char *fmt, ...);
 int elm_cli_usage(const char *cmd, const char *fmt, ...);
+/* runtime.log_level's value ("error|warn|info|debug"): the most detailed
+ * level the CLI's stderr log shows from now on (default warn). */
+void elm_cli_set_log_level(const char *name);
 
 int cmd_help(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);

@@ -72,6 +72,8 @@ int elm_cli_config_flag(elm_config *cfg, const char *cmd, int argc, char **argv,
         return elm_cli_usage(cmd, "%.*s needs a value (%s)", (int)flen, arg, info.doc);
     if (elm_config_set(cfg, k, val) != ELM_OK)
         return elm_cli_usage(cmd, "%.*s: %s", (int)flen, arg, elm_last_error());
+    if (strcmp(k, "runtime.log_level") == 0) /* the library reads no log level from a config */
+        elm_cli_set_log_level(val);
     *handled = 1;
     return 0;
 }

@@ -56,6 +56,14 @@ static void log_to_stderr(elm_log_level level, const char *msg, void *user)
     fprintf(stderr, "elm: %s: %s\n", names[level <= ELM_LOG_DEBUG ? level : ELM_LOG_DEBUG], msg);
 }
 
+void elm_cli_set_log_level(const char *name)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    for (int l = ELM_LOG_ERROR; l <= ELM_LOG_DEBUG; l++)
+        if (strcmp(name, names[l]) == 0)
+            elm_set_log_callback(log_to_stderr, NULL, (elm_log_level)l);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: elm [--version] [--help] <command> [args]\n\ncommands:\n");
