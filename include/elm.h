@@ -279,7 +279,8 @@ typedef enum elm_special_token {
     ELM_TOKEN_UNK = 3
 } elm_special_token;
 
-/* Load from a model directory, a bare tokenizer.json or a GGUF file.
+/* Load from a model directory, a bare tokenizer.json or a GGUF file. No key
+ * of cfg changes how a tokenizer loads today: cfg is reserved (pass NULL).
  * Ownership: caller frees with elm_tokenizer_free. */
 ELM_API elm_status elm_tokenizer_load(const char *path, const elm_config *cfg, elm_tokenizer **out);
 /* The model's own tokenizer (a new reference). Ownership: elm_tokenizer_free. */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "erase/templates.h"
 #include "generate/generate.h"
@@ -61,9 +62,9 @@ elm_status elm_prepare_consistency(elm_model *model, elm_dataset *forget, const 
     ELM_TRY(elm_prepare_opts_from_config(cfg, &o));
     /* the erase layer's templates (built-in set or erase.*_templates files) */
     const char *pe = NULL, *pn = NULL, *pr = NULL;
-    ELM_TRY(elm_config_get_string(cfg, "erase.expert_templates", &pe));
-    ELM_TRY(elm_config_get_string(cfg, "erase.novice_templates", &pn));
-    ELM_TRY(elm_config_get_string(cfg, "prepare.redirect_sentences", &pr));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_ERASE_EXPERT_TEMPLATES, &pe));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_ERASE_NOVICE_TEMPLATES, &pn));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_PREPARE_REDIRECT_SENTENCES, &pr));
     elm_template_set ex = {0}, nv = {0}, rd = {0};
     elm_status st = elm_templates_load(pe, "erase.expert_templates", elm_builtin_expert, ELM_BUILTIN_TEMPLATES, &ex);
     if (st == ELM_OK)

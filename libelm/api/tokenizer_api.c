@@ -2,6 +2,7 @@
  * libelm/tokenizer. */
 #include <stdlib.h>
 
+#include "config/config.h"
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -142,7 +143,7 @@ elm_status elm_tokenizer_apply_chat(const elm_tokenizer *tok, const elm_chat_mes
             return elm_err(ELM_E_INVALID, "elm_tokenizer_apply_chat: message %zu has a NULL role or content", i);
     const char *name = "none";
     elm_chat_kind fallback = ELM_CHAT_NONE;
-    ELM_TRY(elm_config_get_string(cfg, "chat.fallback", &name));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_CHAT_FALLBACK, &name));
     ELM_TRY(elm_chat_kind_parse(name, &fallback));
     return elm_tok_chat_apply(tok, msgs, n_msgs, add_generation_prompt, fallback, out);
 }

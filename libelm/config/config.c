@@ -5,6 +5,7 @@
 #include "core/struct_size.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -401,81 +402,102 @@ int elm_config_is_set(const elm_config *cfg, const char *key)
 }
 
 /* A NULL cfg reads the schema defaults, so library code can take `const
- * elm_config *cfg` that may be NULL. */
-static elm_status value_of(const elm_config *cfg, const char *key, long *idx, const cfg_value **v,
-                           elm_config **tmp)
+ * elm_config *cfg` that may be NULL: one defaults config per process, made on
+ * first use and kept (reachable, never freed). */
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+static elm_config *defaults_cfg;
+
+static void make_defaults(void)
 {
-    ELM_TRY(lookup(key, idx));
-    *tmp = NULL;
+    if (elm_config_new(&defaults_cfg) != ELM_OK)
+        defaults_cfg = NULL;
+}
+
+static elm_status entry_of(const elm_config *cfg, elm_key_id id, const elm_schema_entry **e, const cfg_value **v)
+{
+    ELM_TRY(check(cfg, "elm_config", 1));
+    if ((unsigned)id >= ELM_KEY_COUNT)
+        return elm_err(ELM_E_INTERNAL, "configuration key id %d out of range", (int)id);
     if (!cfg) {
-        ELM_TRY(elm_config_new(tmp));
-        cfg = *tmp;
+        pthread_once(&defaults_once, make_defaults);
+        if (!defaults_cfg)
+            return elm_err(ELM_E_NOMEM, "configuration defaults: out of memory");
+        cfg = defaults_cfg;
     }
-    *v = &cfg->v[*idx];
+    *e = &elm_schema[id];
+    *v = &cfg->v[id];
     return ELM_OK;
 }
 
-elm_status elm_config_get_int(const elm_config *cfg, const char *key, int64_t *out)
+elm_status elm_config_int(const elm_config *cfg, elm_key_id id, int64_t *out)
 {
-    long idx;
-    const cfg_value *v;
-    elm_config *tmp;
-    ELM_TRY(check(cfg, __func__, 1));
-    ELM_CHECK_ARG(out, "out");
-    ELM_TRY(value_of(cfg, key, &idx, &v, &tmp));
-    elm_status st = ELM_OK;
-    if (elm_schema[idx].type == ELM_TYPE_INT || elm_schema[idx].type == ELM_TYPE_BOOL)
-        *out = v->i;
-    else
-        st = wrong_type(&elm_schema[idx], "int");
-    elm_config_free(tmp);
-    return st;
+    const elm_schema_entry *e = NULL;
+    const cfg_value *v = NULL;
+    ELM_TRY(entry_of(cfg, id, &e, &v));
+    if (e->type != ELM_TYPE_INT && e->type != ELM_TYPE_BOOL)
+        return wrong_type(e, "int");
+    *out = v->i;
+    return ELM_OK;
 }
 
-elm_status elm_config_get_double(const elm_config *cfg, const char *key, double *out)
+elm_status elm_config_double(const elm_config *cfg, elm_key_id id, double *out)
 {
-    long idx;
-    const cfg_value *v;
-    elm_config *tmp;
-    ELM_TRY(check(cfg, __func__, 1));
-    ELM_CHECK_ARG(out, "out");
-    ELM_TRY(value_of(cfg, key, &idx, &v, &tmp));
-    elm_status st = ELM_OK;
-    if (elm_schema[idx].type == ELM_TYPE_DOUBLE)
+    const elm_schema_entry *e = NULL;
+    const cfg_value *v = NULL;
+    ELM_TRY(entry_of(cfg, id, &e, &v));
+    if (e->type == ELM_TYPE_DOUBLE)
         *out = v->d;
-    else if (elm_schema[idx].type == ELM_TYPE_INT)
+    else if (e->type == ELM_TYPE_INT)
         *out = (double)v->i;
     else
-        st = wrong_type(&elm_schema[idx], "double");
-    elm_config_free(tmp);
-    return st;
-}
-
-elm_status elm_config_get_bool(const elm_config *cfg, const char *key, int *out)
-{
-    int64_t v;
-    long idx;
-    ELM_TRY(check(cfg, __func__, 1));
-    ELM_CHECK_ARG(out, "out");
-    ELM_TRY(lookup(key, &idx));
-    if (elm_schema[idx].type != ELM_TYPE_BOOL)
-        return wrong_type(&elm_schema[idx], "bool");
-    ELM_TRY(elm_config_get_int(cfg, key, &v));
-    *out = (int)v;
+        return wrong_type(e, "double");
     return ELM_OK;
 }
 
-elm_status elm_config_get_string(const elm_config *cfg, const char *key, const char **out)
+elm_status elm_config_bool(const elm_config *cfg, elm_key_id id, int *out)
 {
-    long idx;
-    ELM_TRY(check(cfg, __func__, 1));
-    ELM_CHECK_ARG(out, "out");
-    ELM_TRY(lookup(key, &idx));
-    if (elm_schema[idx].type != ELM_TYPE_STRING && elm_schema[idx].type != ELM_TYPE_CHOICE)
-        return wrong_type(&elm_schema[idx], "string");
-    *out = (cfg && cfg->v[idx].set) ? cfg->v[idx].s : elm_schema[idx].def;
+    const elm_schema_entry *e = NULL;
+    const cfg_value *v = NULL;
+    ELM_TRY(entry_of(cfg, id, &e, &v));
+    if (e->type != ELM_TYPE_BOOL)
+        return wrong_type(e, "bool");
+    *out = (int)v->i;
     return ELM_OK;
 }
+
+elm_status elm_config_string(const elm_config *cfg, elm_key_id id, const char **out)
+{
+    const elm_schema_entry *e = NULL;
+    const cfg_value *v = NULL;
+    ELM_TRY(entry_of(cfg, id, &e, &v));
+    if (e->type != ELM_TYPE_STRING && e->type != ELM_TYPE_CHOICE)
+        return wrong_type(e, "string");
+    *out = v->set ? v->s : e->def;
+    return ELM_OK;
+}
+
+int elm_config_id_is_set(const elm_config *cfg, elm_key_id id)
+{
+    if (!cfg || cfg->magic != ELM_CONFIG_MAGIC || !cfg->v || (unsigned)id >= ELM_KEY_COUNT)
+        return 0;
+    return cfg->v[id].set != 0;
+}
+
+/* The public getters: the key by name, then the reader by id. */
+#define GETTER(name, type, reader)                                           \
+    elm_status name(const elm_config *cfg, const char *key, type *out)       \
+    {                                                                        \
+        long idx;                                                            \
+        ELM_TRY(check(cfg, #name, 1));                                       \
+        ELM_CHECK_ARG(out, "out");                                           \
+        ELM_TRY(lookup(key, &idx));                                          \
+        return reader(cfg, (elm_key_id)idx, out);                            \
+    }
+
+GETTER(elm_config_get_int, int64_t, elm_config_int)
+GETTER(elm_config_get_double, double, elm_config_double)
+GETTER(elm_config_get_bool, int, elm_config_bool)
+GETTER(elm_config_get_string, const char *, elm_config_string)
 
 elm_status elm_config_get_text(const elm_config *cfg, const char *key, char **out)
 {

@@ -15,6 +15,15 @@ typedef struct elm_schema_entry {
     const char *doc;
 } elm_schema_entry;
 
+/* Ids of the keys, in table order: elm_schema[ELM_KEY_LORA_RANK].key is
+ * "lora.rank" (both from config/keys.def). */
+typedef enum elm_key_id {
+#define ELM_KEY(id, ...) ELM_KEY_##id,
+#include "config/keys.def"
+#undef ELM_KEY
+    ELM_KEY_COUNT
+} elm_key_id;
+
 extern const elm_schema_entry elm_schema[];
 extern const size_t elm_schema_count;
 

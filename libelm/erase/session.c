@@ -18,23 +18,23 @@
 #include <string.h>
 #include <time.h>
 
-static elm_status get_choice(const elm_config *cfg, const char *key, const char *const *names, int n,
+static elm_status get_choice(const elm_config *cfg, elm_key_id key, const char *const *names, int n,
                              int *out)
 {
     const char *v;
-    ELM_TRY(elm_config_get_string(cfg, key, &v));
+    ELM_TRY(elm_config_string(cfg, key, &v));
     for (int i = 0; i < n; i++)
         if (strcmp(v, names[i]) == 0) {
             *out = i;
             return ELM_OK;
         }
-    return elm_err(ELM_E_INVALID, "%s: unexpected value '%s'", key, v);
+    return elm_err(ELM_E_INVALID, "%s: unexpected value '%s'", elm_schema[key].key, v);
 }
 
-static elm_status dup_str(const elm_config *cfg, const char *key, char **out)
+static elm_status dup_str(const elm_config *cfg, elm_key_id key, char **out)
 {
     const char *v;
-    ELM_TRY(elm_config_get_string(cfg, key, &v));
+    ELM_TRY(elm_config_string(cfg, key, &v));
     *out = strdup(v ? v : "");
     return *out ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
 }
@@ -64,74 +64,74 @@ static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_o
     static const char *const align[] = {"concat", "separate"};
     static const char *const cons_tokens[] = {"all", "reference"};
     static const char *const lrs[] = {"constant", "linear", "cosine"};
-    ELM_TRY(get_choice(c, "erase.objective", objective, 5, &ch));
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_OBJECTIVE, objective, 5, &ch));
     o->objective = (elm_objective_kind)ch;
     o->finetune = o->objective == ELM_OBJ_FINETUNE;
-    ELM_TRY(elm_config_get_int(c, "erase.rmu_layer", &o->rmu_layer));
-    ELM_TRY(elm_config_get_double(c, "erase.rmu_coeff", &o->rmu_coeff));
-    ELM_TRY(elm_config_get_double(c, "erase.rmu_alpha", &o->rmu_alpha));
-    ELM_TRY(elm_config_get_double(c, "erase.npo_beta", &o->npo_beta));
-    ELM_TRY(elm_config_get_double(c, "erase.eta", &o->eta));
+    ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_RMU_LAYER, &o->rmu_layer));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_RMU_COEFF, &o->rmu_coeff));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_RMU_ALPHA, &o->rmu_alpha));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_NPO_BETA, &o->npo_beta));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_ETA, &o->eta));
     if (!isfinite(o->eta))
         return elm_err(ELM_E_INVALID, "erase.eta: must be finite (got %g)", o->eta);
-    ELM_TRY(get_choice(c, "erase.eta_schedule", sched, 2, &ch));
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_ETA_SCHEDULE, sched, 2, &ch));
     o->eta_ramp = ch == 0;
-    ELM_TRY(elm_config_get_double(c, "erase.tau", &o->tau));
-    ELM_TRY(elm_config_get_int(c, "erase.top_k", &o->top_k));
-    ELM_TRY(get_choice(c, "erase.loss", loss, 3, &ch));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_TAU, &o->tau));
+    ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_TOP_K, &o->top_k));
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_LOSS, loss, 3, &ch));
     o->loss = (elm_erase_loss)ch;
-    ELM_TRY(get_choice(c, "erase.action", action, 3, &ch));
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_ACTION, action, 3, &ch));
     o->action = (elm_erase_action)ch;
-    ELM_TRY(get_choice(c, "erase.retain_loss", retain, 2, &o->retain_soft));
-    ELM_TRY(elm_config_get_double(c, "erase.lambda_erase", &o->lam_erase));
-    ELM_TRY(elm_config_get_double(c, "erase.lambda_retain", &o->lam_retain));
-    ELM_TRY(elm_config_get_double(c, "erase.lambda_consistency", &o->lam_cons));
-    ELM_TRY(get_choice(c, "erase.template_choice", choice, 2, &o->tmpl_cycle));
-    ELM_TRY(get_choice(c, "erase.alignment", align, 2, &o->align_separate));
-    ELM_TRY(get_choice(c, "erase.consistency_tokens", cons_tokens, 2, &o->cons_reference));
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_RETAIN_LOSS, retain, 2, &o->retain_soft));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_LAMBDA_ERASE, &o->lam_erase));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_LAMBDA_RETAIN, &o->lam_retain));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_LAMBDA_CONSISTENCY, &o->lam_cons));
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_TEMPLATE_CHOICE, choice, 2, &o->tmpl_cycle));
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_ALIGNMENT, align, 2, &o->align_separate));
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_CONSISTENCY_TOKENS, cons_tokens, 2, &o->cons_reference));
     const char *mix;
-    ELM_TRY(elm_config_get_string(c, "erase.mix", &mix));
+    ELM_TRY(elm_config_string(c, ELM_KEY_ERASE_MIX, &mix));
     ELM_TRY(elm_parse_mix(mix, &o->mix, &o->n_mix));
-    ELM_TRY(elm_config_get_int(c, "erase.max_tokens", &o->max_tokens));
-    ELM_TRY(elm_config_get_int(c, "erase.batch", &o->batch));
-    ELM_TRY(elm_config_get_bool(c, "erase.prefix_cache", &o->prefix_cache));
-    ELM_TRY(dup_str(c, "erase.frozen_cache", &o->frozen_cache));
-    ELM_TRY(dup_str(c, "erase.concept", &o->concept));
-    ELM_TRY(dup_str(c, "erase.expert_templates", &o->expert_file));
-    ELM_TRY(dup_str(c, "erase.novice_templates", &o->novice_file));
+    ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_MAX_TOKENS, &o->max_tokens));
+    ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_BATCH, &o->batch));
+    ELM_TRY(elm_config_bool(c, ELM_KEY_ERASE_PREFIX_CACHE, &o->prefix_cache));
+    ELM_TRY(dup_str(c, ELM_KEY_ERASE_FROZEN_CACHE, &o->frozen_cache));
+    ELM_TRY(dup_str(c, ELM_KEY_ERASE_CONCEPT, &o->concept));
+    ELM_TRY(dup_str(c, ELM_KEY_ERASE_EXPERT_TEMPLATES, &o->expert_file));
+    ELM_TRY(dup_str(c, ELM_KEY_ERASE_NOVICE_TEMPLATES, &o->novice_file));
 
-    ELM_TRY(elm_config_get_double(c, "optim.lr", &o->lr));
-    ELM_TRY(elm_config_get_double(c, "optim.beta1", &o->beta1));
-    ELM_TRY(elm_config_get_double(c, "optim.beta2", &o->beta2));
-    ELM_TRY(elm_config_get_double(c, "optim.eps", &o->eps));
-    ELM_TRY(elm_config_get_double(c, "optim.weight_decay", &o->wd));
-    ELM_TRY(elm_config_get_double(c, "optim.clip", &o->clip));
-    ELM_TRY(elm_config_get_int(c, "optim.accum", &o->accum));
-    ELM_TRY(elm_config_get_int(c, "optim.warmup", &o->warmup));
-    ELM_TRY(elm_config_get_int(c, "optim.steps", &o->steps));
-    ELM_TRY(get_choice(c, "optim.schedule", lrs, 3, &ch));
+    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_LR, &o->lr));
+    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_BETA1, &o->beta1));
+    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_BETA2, &o->beta2));
+    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_EPS, &o->eps));
+    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_WEIGHT_DECAY, &o->wd));
+    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_CLIP, &o->clip));
+    ELM_TRY(elm_config_int(c, ELM_KEY_OPTIM_ACCUM, &o->accum));
+    ELM_TRY(elm_config_int(c, ELM_KEY_OPTIM_WARMUP, &o->warmup));
+    ELM_TRY(elm_config_int(c, ELM_KEY_OPTIM_STEPS, &o->steps));
+    ELM_TRY(get_choice(c, ELM_KEY_OPTIM_SCHEDULE, lrs, 3, &ch));
     o->sched = (elm_lr_schedule)ch;
-    ELM_TRY(elm_config_get_int(c, "runtime.seed", &i64));
+    ELM_TRY(elm_config_int(c, ELM_KEY_RUNTIME_SEED, &i64));
     o->seed = (uint64_t)i64;
 
-    ELM_TRY(elm_config_get_int(c, "lora.rank", &i64));
+    ELM_TRY(elm_config_int(c, ELM_KEY_LORA_RANK, &i64));
     if (i64 <= 0)
         return elm_err(ELM_E_INVALID, "lora.rank: must be >= 1 (got %lld)", (long long)i64);
     o->rank = (int)i64;
-    ELM_TRY(elm_config_get_double(c, "lora.alpha", &o->alpha));
-    ELM_TRY(elm_config_get_double(c, "lora.dropout", &o->dropout));
+    ELM_TRY(elm_config_double(c, ELM_KEY_LORA_ALPHA, &o->alpha));
+    ELM_TRY(elm_config_double(c, ELM_KEY_LORA_DROPOUT, &o->dropout));
     static const char *const lcd[] = {"float32", "model"};
-    ELM_TRY(get_choice(c, "lora.compute_dtype", lcd, 2, &ch));
+    ELM_TRY(get_choice(c, ELM_KEY_LORA_COMPUTE_DTYPE, lcd, 2, &ch));
     o->lora_model_dtype = ch == 1;
     const char *s;
-    ELM_TRY(elm_config_get_string(c, "lora.targets", &s));
+    ELM_TRY(elm_config_string(c, ELM_KEY_LORA_TARGETS, &s));
     ELM_TRY(elm_parse_targets(s, &o->module_mask));
     o->layer_mask = calloc((size_t)m->cfg.n_layers, sizeof *o->layer_mask);
     if (!o->layer_mask)
         return elm_err(ELM_E_NOMEM, "erase: out of memory");
-    ELM_TRY(elm_config_get_string(c, "lora.layers", &s));
+    ELM_TRY(elm_config_string(c, ELM_KEY_LORA_LAYERS, &s));
     ELM_TRY(elm_parse_layers(s, m->cfg.n_layers, o->layer_mask));
-    ELM_TRY(dup_str(c, "lora.init_from", &o->init_from));
+    ELM_TRY(dup_str(c, ELM_KEY_LORA_INIT_FROM, &o->init_from));
     return ELM_OK;
 }
 
@@ -274,7 +274,7 @@ elm_status elm_erase_attach(elm_erase *e, elm_role role, int group, elm_dataset 
     const char *path = elm_dataset_path(ds);
     if (ELM_OBJ_IS_BASELINE(e->o.objective) && role != ELM_ROLE_FORGET && role != ELM_ROLE_RETAIN) {
         const char *obj = NULL;
-        elm_config_get_string(e->cfg, "erase.objective", &obj);
+        elm_config_string(e->cfg, ELM_KEY_ERASE_OBJECTIVE, &obj);
         return elm_err(ELM_E_INVALID, "erase.objective %s: %s: takes forget and retain datasets only, not a %s "
                                       "dataset", obj ? obj : "?", path ? path : "dataset", role_name(role));
     }
@@ -367,7 +367,7 @@ elm_status elm_erase_validate(elm_erase *e)
             used = e->o.mix[i] == g;
         if (!used) {
             const char *mix = NULL, *path = elm_dataset_path(e->groups[g].ds[need]);
-            elm_config_get_string(e->cfg, "erase.mix", &mix);
+            elm_config_string(e->cfg, ELM_KEY_ERASE_MIX, &mix);
             return elm_err(ELM_E_STATE, "erase.mix: group %d has a %s dataset (%s) but is not in erase.mix '%s': "
                                         "add it, e.g. erase.mix = 0,%d",
                            g, role_name(need), path ? path : "unnamed", mix ? mix : "", g);

@@ -24,13 +24,13 @@ elm_status elm_eval_opts_from_config(const elm_config *cfg, elm_eval_opts *o)
 {
     const char *scoring = NULL;
     memset(o, 0, sizeof *o);
-    ELM_TRY(elm_config_get_string(cfg, "eval.mcq_subject", &o->mcq_subject));
-    ELM_TRY(elm_config_get_string(cfg, "eval.mcq_scoring", &scoring));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_EVAL_MCQ_SUBJECT, &o->mcq_subject));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_EVAL_MCQ_SCORING, &scoring));
     ELM_TRY(scoring_of(scoring, &o->mcq_scoring));
-    ELM_TRY(elm_config_get_int(cfg, "eval.limit", &o->limit));
-    ELM_TRY(elm_config_get_int(cfg, "eval.batch", &o->batch));
-    ELM_TRY(elm_config_get_int(cfg, "eval.window", &o->window));
-    ELM_TRY(elm_config_get_int(cfg, "eval.stride", &o->stride));
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_EVAL_LIMIT, &o->limit));
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_EVAL_BATCH, &o->batch));
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_EVAL_WINDOW, &o->window));
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_EVAL_STRIDE, &o->stride));
     if (o->batch < 1)
         return elm_err(ELM_E_INVALID, "eval.batch: must be >= 1 (got %lld)", (long long)o->batch);
     return elm_gen_params_from_config(cfg, &o->gen);

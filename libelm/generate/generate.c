@@ -16,15 +16,15 @@ elm_status elm_gen_params_from_config(const elm_config *cfg, elm_gen_params *p)
 {
     int64_t seed = 0;
     memset(p, 0, sizeof *p);
-    ELM_TRY(elm_config_get_int(cfg, "gen.max_new_tokens", &p->max_new_tokens));
-    ELM_TRY(elm_config_get_double(cfg, "gen.temperature", &p->temperature));
-    ELM_TRY(elm_config_get_int(cfg, "gen.top_k", &p->top_k));
-    ELM_TRY(elm_config_get_double(cfg, "gen.top_p", &p->top_p));
-    ELM_TRY(elm_config_get_int(cfg, "gen.seed", &seed));
-    ELM_TRY(elm_config_get_string(cfg, "gen.stop", &p->stop));
-    ELM_TRY(elm_config_get_bool(cfg, "gen.chat", &p->chat));
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_GEN_MAX_NEW_TOKENS, &p->max_new_tokens));
+    ELM_TRY(elm_config_double(cfg, ELM_KEY_GEN_TEMPERATURE, &p->temperature));
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_GEN_TOP_K, &p->top_k));
+    ELM_TRY(elm_config_double(cfg, ELM_KEY_GEN_TOP_P, &p->top_p));
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_GEN_SEED, &seed));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_GEN_STOP, &p->stop));
+    ELM_TRY(elm_config_bool(cfg, ELM_KEY_GEN_CHAT, &p->chat));
     const char *fallback = "none";
-    ELM_TRY(elm_config_get_string(cfg, "chat.fallback", &fallback));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_CHAT_FALLBACK, &fallback));
     ELM_TRY(elm_chat_kind_parse(fallback, &p->chat_fallback));
     p->seed = (uint64_t)seed;
     return ELM_OK;

@@ -10,17 +10,17 @@ elm_status elm_model_opts_from_config(const elm_config *cfg, elm_model_opts *o)
 {
     const char *device = "cpu", *dtype = "auto";
     memset(o, 0, sizeof *o);
-    ELM_TRY(elm_config_get_string(cfg, "runtime.device", &device));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_RUNTIME_DEVICE, &device));
     ELM_TRY(et_parse_device(device, &o->device));
-    ELM_TRY(elm_config_get_string(cfg, "runtime.dtype", &dtype));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_RUNTIME_DTYPE, &dtype));
     o->dtype_auto = strcmp(dtype, "auto") == 0;
     o->dtype = ET_F32;
     if (!o->dtype_auto)
         ELM_TRY(et_parse_dtype(dtype, &o->dtype));
-    o->threads_set = elm_config_is_set(cfg, "runtime.threads");
-    ELM_TRY(elm_config_get_int(cfg, "runtime.threads", &o->threads));
-    o->cpu_cache_set = elm_config_is_set(cfg, "runtime.cpu_cache_mb");
-    ELM_TRY(elm_config_get_int(cfg, "runtime.cpu_cache_mb", &o->cpu_cache_mb));
+    o->threads_set = elm_config_id_is_set(cfg, ELM_KEY_RUNTIME_THREADS);
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_RUNTIME_THREADS, &o->threads));
+    o->cpu_cache_set = elm_config_id_is_set(cfg, ELM_KEY_RUNTIME_CPU_CACHE_MB);
+    ELM_TRY(elm_config_int(cfg, ELM_KEY_RUNTIME_CPU_CACHE_MB, &o->cpu_cache_mb));
     return ELM_OK;
 }
 

@@ -5,7 +5,7 @@ Seeds are copies of the project's own fixtures (valid files and the
 malformed corpora of tests/fixtures/*/malformed), small files made here
 (safetensors with every dtype, a metadata-only GGUF vocabulary, PEFT
 adapters for tests/fixtures/models/llama-tied, a SentencePiece-style
-tokenizer.json), and config lines from libelm/config/schema.c.
+tokenizer.json), and config lines from libelm/config/keys.def.
 
 Targets that take a selector byte (dataset, consistency, tokenizer_encode)
 get it prepended here; multi-file targets (tokenizer_json, peft) get their
@@ -421,8 +421,8 @@ def seeds_peft():
 def seeds_config_set():
     t = "config_set"
     clean(t)
-    src = read(ROOT, "libelm", "config", "schema.c").decode()
-    entries = re.findall(r'\{"([a-z_.0-9]+)",\s*([IDSBC]),\s*"([^"]*)",\s*([^,]+),\s*([^,]+),\s*(NULL|"[^"]*")', src)
+    src = read(ROOT, "libelm", "config", "keys.def").decode()
+    entries = re.findall(r'ELM_KEY\([A-Z0-9_]+,\s*"([a-z_.0-9]+)",\s*([IDSBC]),\s*"([^"]*)",\s*([^,]+),\s*([^,]+),\s*(NULL|"[^"]*")', src)
     lines = ["%s=%s" % (k, d) for k, _, d, *_ in entries]
     put(t, "defaults", "\n".join(lines))
     odd = {"I": ["-1", "0x10", "1e3", "99999999999999999999", " 4", "4 ", "+4", ""],
