@@ -1,8 +1,11 @@
 /* Config layer: the configuration store of elm.h (elm_config_*) and its
- * schema (config/schema.h). It sits right above core/ so that every layer
- * that reads a config (io, tokenizer, model, erase, generate, eval) reads it
- * from below; api/ only re-exports it through elm.h. The public functions
- * are declared in elm.h; this header adds what only the library uses. */
+ * schema (config/keys.def, config/schema.h). It sits right above core/ so
+ * that each layer's one reader (io/data_opts.c, generate/gen_opts.c and
+ * prepare_opts.c, model/model_opts.c, erase/erase_opts.c, eval/eval_opts.c)
+ * reads it from below and hands the rest of its layer typed options; api/
+ * re-exports it through elm.h (tests/layers checks who reads). The public
+ * functions are declared in elm.h; this header adds what only the library
+ * uses. */
 #ifndef ELM_CONFIG_CONFIG_H
 #define ELM_CONFIG_CONFIG_H
 

@@ -4,7 +4,6 @@
 #include "erase/session.h"
 #include "erase/objective_int.h"
 
-#include "config/config.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/struct_size.h"
@@ -17,123 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static elm_status get_choice(const elm_config *cfg, elm_key_id key, const char *const *names, int n,
-                             int *out)
-{
-    const char *v;
-    ELM_TRY(elm_config_string(cfg, key, &v));
-    for (int i = 0; i < n; i++)
-        if (strcmp(v, names[i]) == 0) {
-            *out = i;
-            return ELM_OK;
-        }
-    return elm_err(ELM_E_INVALID, "%s: unexpected value '%s'", elm_schema[key].key, v);
-}
-
-static elm_status dup_str(const elm_config *cfg, elm_key_id key, char **out)
-{
-    const char *v;
-    ELM_TRY(elm_config_string(cfg, key, &v));
-    *out = strdup(v ? v : "");
-    return *out ? ELM_OK : elm_err(ELM_E_NOMEM, "erase: out of memory");
-}
-
-static void opts_free(elm_erase_opts *o)
-{
-    free(o->mix);
-    free(o->layer_mask);
-    free(o->init_from);
-    free(o->concept);
-    free(o->expert_file);
-    free(o->novice_file);
-    free(o->frozen_cache);
-    memset(o, 0, sizeof *o);
-}
-
-static elm_status read_opts(const elm_config *c, const elm_model *m, elm_erase_opts *o)
-{
-    int64_t i64;
-    int ch = 0;
-    static const char *const objective[] = {"elm", "finetune", "rmu", "grad_diff", "npo"};
-    static const char *const sched[] = {"ramp", "constant"};
-    static const char *const loss[] = {"soft_ce", "kl", "hard"};
-    static const char *const action[] = {"erase", "enhance", "random"};
-    static const char *const retain[] = {"hard", "soft"};
-    static const char *const choice[] = {"random", "cycle"};
-    static const char *const align[] = {"concat", "separate"};
-    static const char *const cons_tokens[] = {"all", "reference"};
-    static const char *const lrs[] = {"constant", "linear", "cosine"};
-    ELM_TRY(get_choice(c, ELM_KEY_ERASE_OBJECTIVE, objective, 5, &ch));
-    o->objective = (elm_objective_kind)ch;
-    o->finetune = o->objective == ELM_OBJ_FINETUNE;
-    ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_RMU_LAYER, &o->rmu_layer));
-    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_RMU_COEFF, &o->rmu_coeff));
-    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_RMU_ALPHA, &o->rmu_alpha));
-    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_NPO_BETA, &o->npo_beta));
-    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_ETA, &o->eta));
-    if (!isfinite(o->eta))
-        return elm_err(ELM_E_INVALID, "erase.eta: must be finite (got %g)", o->eta);
-    ELM_TRY(get_choice(c, ELM_KEY_ERASE_ETA_SCHEDULE, sched, 2, &ch));
-    o->eta_ramp = ch == 0;
-    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_TAU, &o->tau));
-    ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_TOP_K, &o->top_k));
-    ELM_TRY(get_choice(c, ELM_KEY_ERASE_LOSS, loss, 3, &ch));
-    o->loss = (elm_erase_loss)ch;
-    ELM_TRY(get_choice(c, ELM_KEY_ERASE_ACTION, action, 3, &ch));
-    o->action = (elm_erase_action)ch;
-    ELM_TRY(get_choice(c, ELM_KEY_ERASE_RETAIN_LOSS, retain, 2, &o->retain_soft));
-    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_LAMBDA_ERASE, &o->lam_erase));
-    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_LAMBDA_RETAIN, &o->lam_retain));
-    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_LAMBDA_CONSISTENCY, &o->lam_cons));
-    ELM_TRY(get_choice(c, ELM_KEY_ERASE_TEMPLATE_CHOICE, choice, 2, &o->tmpl_cycle));
-    ELM_TRY(get_choice(c, ELM_KEY_ERASE_ALIGNMENT, align, 2, &o->align_separate));
-    ELM_TRY(get_choice(c, ELM_KEY_ERASE_CONSISTENCY_TOKENS, cons_tokens, 2, &o->cons_reference));
-    const char *mix;
-    ELM_TRY(elm_config_string(c, ELM_KEY_ERASE_MIX, &mix));
-    ELM_TRY(elm_parse_mix(mix, &o->mix, &o->n_mix));
-    ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_MAX_TOKENS, &o->max_tokens));
-    ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_BATCH, &o->batch));
-    ELM_TRY(elm_config_bool(c, ELM_KEY_ERASE_PREFIX_CACHE, &o->prefix_cache));
-    ELM_TRY(dup_str(c, ELM_KEY_ERASE_FROZEN_CACHE, &o->frozen_cache));
-    ELM_TRY(dup_str(c, ELM_KEY_ERASE_CONCEPT, &o->concept));
-    ELM_TRY(dup_str(c, ELM_KEY_ERASE_EXPERT_TEMPLATES, &o->expert_file));
-    ELM_TRY(dup_str(c, ELM_KEY_ERASE_NOVICE_TEMPLATES, &o->novice_file));
-
-    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_LR, &o->lr));
-    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_BETA1, &o->beta1));
-    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_BETA2, &o->beta2));
-    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_EPS, &o->eps));
-    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_WEIGHT_DECAY, &o->wd));
-    ELM_TRY(elm_config_double(c, ELM_KEY_OPTIM_CLIP, &o->clip));
-    ELM_TRY(elm_config_int(c, ELM_KEY_OPTIM_ACCUM, &o->accum));
-    ELM_TRY(elm_config_int(c, ELM_KEY_OPTIM_WARMUP, &o->warmup));
-    ELM_TRY(elm_config_int(c, ELM_KEY_OPTIM_STEPS, &o->steps));
-    ELM_TRY(get_choice(c, ELM_KEY_OPTIM_SCHEDULE, lrs, 3, &ch));
-    o->sched = (elm_lr_schedule)ch;
-    ELM_TRY(elm_config_int(c, ELM_KEY_RUNTIME_SEED, &i64));
-    o->seed = (uint64_t)i64;
-
-    ELM_TRY(elm_config_int(c, ELM_KEY_LORA_RANK, &i64));
-    if (i64 <= 0)
-        return elm_err(ELM_E_INVALID, "lora.rank: must be >= 1 (got %lld)", (long long)i64);
-    o->rank = (int)i64;
-    ELM_TRY(elm_config_double(c, ELM_KEY_LORA_ALPHA, &o->alpha));
-    ELM_TRY(elm_config_double(c, ELM_KEY_LORA_DROPOUT, &o->dropout));
-    static const char *const lcd[] = {"float32", "model"};
-    ELM_TRY(get_choice(c, ELM_KEY_LORA_COMPUTE_DTYPE, lcd, 2, &ch));
-    o->lora_model_dtype = ch == 1;
-    const char *s;
-    ELM_TRY(elm_config_string(c, ELM_KEY_LORA_TARGETS, &s));
-    ELM_TRY(elm_parse_targets(s, &o->module_mask));
-    o->layer_mask = calloc((size_t)m->cfg.n_layers, sizeof *o->layer_mask);
-    if (!o->layer_mask)
-        return elm_err(ELM_E_NOMEM, "erase: out of memory");
-    ELM_TRY(elm_config_string(c, ELM_KEY_LORA_LAYERS, &s));
-    ELM_TRY(elm_parse_layers(s, m->cfg.n_layers, o->layer_mask));
-    ELM_TRY(dup_str(c, ELM_KEY_LORA_INIT_FROM, &o->init_from));
-    return ELM_OK;
-}
 
 /* Make the adapter (PEFT init or lora.init_from), its parameter list and
  * the optimizer. */
@@ -179,7 +61,7 @@ elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out
     elm_objective_opts_default(&e->xo);
     elm_status st = cfg ? elm_config_clone(cfg, &e->cfg) : elm_config_new(&e->cfg);
     if (st == ELM_OK)
-        st = read_opts(e->cfg, m, &e->o);
+        st = elm_erase_opts_from_config(e->cfg, m, &e->o);
     if (st == ELM_OK)
         st = elm_templates_load(e->o.expert_file, "erase.expert_templates", elm_builtin_expert,
                                 ELM_BUILTIN_TEMPLATES, &e->expert);
@@ -233,7 +115,7 @@ void elm_erase_free(elm_erase *e)
     elm_lora_free(e->lora);
     elm_templates_free(&e->expert);
     elm_templates_free(&e->novice);
-    opts_free(&e->o);
+    elm_erase_opts_free(&e->o);
     elm_config_free(e->cfg);
     elm_model_unref(e->m);
     free(e);
@@ -273,10 +155,9 @@ elm_status elm_erase_attach(elm_erase *e, elm_role role, int group, elm_dataset 
         return elm_err(ELM_E_INVALID, "elm_session_attach: group %d out of range", group);
     const char *path = elm_dataset_path(ds);
     if (ELM_OBJ_IS_BASELINE(e->o.objective) && role != ELM_ROLE_FORGET && role != ELM_ROLE_RETAIN) {
-        const char *obj = NULL;
-        elm_config_string(e->cfg, ELM_KEY_ERASE_OBJECTIVE, &obj);
         return elm_err(ELM_E_INVALID, "erase.objective %s: %s: takes forget and retain datasets only, not a %s "
-                                      "dataset", obj ? obj : "?", path ? path : "dataset", role_name(role));
+                                      "dataset", elm_objective_name(e->o.objective), path ? path : "dataset",
+                       role_name(role));
     }
     size_t n = elm_dataset_count(ds);
     elm_dataset_kind kind = elm_dataset_kind_of(ds);
@@ -366,8 +247,7 @@ elm_status elm_erase_validate(elm_erase *e)
         for (int i = 0; i < e->o.n_mix && !used; i++)
             used = e->o.mix[i] == g;
         if (!used) {
-            const char *mix = NULL, *path = elm_dataset_path(e->groups[g].ds[need]);
-            elm_config_string(e->cfg, ELM_KEY_ERASE_MIX, &mix);
+            const char *mix = e->o.mix_text, *path = elm_dataset_path(e->groups[g].ds[need]);
             return elm_err(ELM_E_STATE, "erase.mix: group %d has a %s dataset (%s) but is not in erase.mix '%s': "
                                         "add it, e.g. erase.mix = 0,%d",
                            g, role_name(need), path ? path : "unnamed", mix ? mix : "", g);

@@ -55,6 +55,7 @@ typedef struct elm_erase_opts {
     int cons_reference; /* erase.consistency_tokens = reference (erase.py's joint tokenization) */
     int *mix;
     int n_mix;
+    char *mix_text;        /* erase.mix as given, for messages */
     int64_t max_tokens;
     double lr, beta1, beta2, eps, wd, clip;
     int64_t accum, warmup, steps;
@@ -103,6 +104,14 @@ typedef struct elm_erase {
     elm_objective_opts xo;        /* the objective's internal switches (erase/objective.h) */
     elm_objective_counters xc;    /* and its counters */
 } elm_erase;
+
+/* erase.*, lora.*, optim.* and runtime.seed of c (erase_opts.c, the layer's
+ * one config reader; m gives the layer count); elm_erase_opts_free releases
+ * what it allocated. */
+elm_status elm_erase_opts_from_config(const elm_config *c, const elm_model *m, elm_erase_opts *o);
+void elm_erase_opts_free(elm_erase_opts *o);
+/* erase.objective's name of k ("elm", "rmu", ...). */
+const char *elm_objective_name(elm_objective_kind k);
 
 elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out);
 void elm_erase_free(elm_erase *e);

@@ -8,7 +8,11 @@
     is allowed everywhere);
 (b) symbols: every symbol an object of the static internal archive uses
     (`nm -u`) and that the archive defines is defined in the user's own layer
-    or below, so no lower layer calls into api/ or any layer above it.
+    or below, so no lower layer calls into api/ or any layer above it;
+(c) configuration reads: only api/, config/ and each layer's one reader
+    file (`*_opts.c`, filling that layer's typed options) use the functions
+    that read values out of an elm_config; every other file takes typed
+    options (CONFIG_AS_DATA lists the files that keep a config as a value).
 
 A failure names the file, the include line or symbol, and both layers.
 Exit status 0 only when nothing but the allow-listed violations were found.
@@ -43,6 +47,15 @@ SOURCE_EXT = (".c", ".h", ".cpp", ".hpp")
 # (file, kind, what) -> why. Remove an entry as soon as its file is fixed;
 # a stale entry (nothing matched it) is reported but does not fail.
 ALLOWED = {}
+
+# (c): the functions that read a value out of an elm_config, and who may.
+CONFIG_READERS = {"elm_config_int", "elm_config_double", "elm_config_bool", "elm_config_string",
+                  "elm_config_id_is_set", "elm_config_is_set", "elm_config_get_int", "elm_config_get_double",
+                  "elm_config_get_bool", "elm_config_get_string", "elm_config_get_text"}
+CONFIG_LAYERS = {"api", "config"}
+CONFIG_AS_DATA = {
+    "libelm/erase/checkpoint.c": "stores the session's whole config as text and compares it on resume",
+}
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 
@@ -197,6 +210,11 @@ def check_symbols(src, archive, rep):
             continue  # libc, libtorch, json-c, ...
         n_uses += 1
         file, layer = objs[member]
+        if (sym in CONFIG_READERS and layer not in CONFIG_LAYERS and not file.endswith("_opts.c")
+                and file not in CONFIG_AS_DATA):
+            rep.violation(file, "config", sym,
+                          "%s: reads the configuration (%s): only api/, config/ and the layer's *_opts.c "
+                          "read an elm_config; take the layer's typed options instead" % (file, sym))
         homes = defined[sym]
         if layer not in RANK or any(l in RANK and may_use(layer, l) for _, l in homes):
             continue
@@ -248,6 +266,9 @@ def self_test():
             "api/api.c": '#include "core/error.h"\n#include "api/api.h"\nint api_fn(void) { return core_fn(); }\n',
             "io/io.c": '#include "elm.h"\n#include "core/error.h"\n#include "api/api.h"\n'
                        'int io_fn(void) { return api_fn() + core_fn(); }\n',
+            "config/config.c": "int elm_config_int(void) { return 4; }\n",
+            "io/io_opts.c": "int elm_config_int(void);\nint io_opts(void) { return elm_config_int(); }\n",
+            "io/reader.c": "int elm_config_int(void);\nint io_reader(void) { return elm_config_int(); }\n",
         }
         for rel, text in files.items():
             os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
@@ -265,7 +286,8 @@ def self_test():
                              capture_output=True, text=True)
         print(out.stdout, end="")
         want = ['libelm/io/io.c:3: #include "api/api.h": layer io includes a header of layer api',
-                "libelm/io/io.c: uses symbol api_fn defined in libelm/api/api.c (layer api): layer io calls up into layer api"]
+                "libelm/io/io.c: uses symbol api_fn defined in libelm/api/api.c (layer api): layer io calls up into layer api",
+                "libelm/io/reader.c: reads the configuration (elm_config_int)"]
         ok = out.returncode == 1
         for w in want:
             if w not in out.stdout:
@@ -276,6 +298,11 @@ def self_test():
             f.write('#include "core/error.h"\nint io_fn(void) { return core_fn(); }\n')
         obj = os.path.join(tmp, "libelm_io_io.c.o")
         subprocess.run(cc + ["-c"] + inc + ["-o", obj, os.path.join(src, "io/io.c")], check=True)
+        if "io_opts.c" in out.stdout:
+            print("self-test: the layer's *_opts.c was reported for reading the config")
+            ok = False
+        os.remove(os.path.join(src, "io/reader.c"))
+        objs = [o for o in objs if not o.endswith("_reader.c.o")]
         os.remove(archive)
         subprocess.run(["ar", "rcs", archive] + objs, check=True)
         out2 = subprocess.run([sys.executable, __file__, "--src", src, "--archive", archive],
