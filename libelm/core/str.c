@@ -38,3 +38,14 @@ char *elm_str_remove_all(const char *s, const char *pat)
     *w = 0;
     return out;
 }
+
+char *elm_str_dupn(const char *s, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (c) {
+        if (n)
+            memcpy(c, s, n);
+        c[n] = 0;
+    }
+    return c;
+}

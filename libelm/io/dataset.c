@@ -470,8 +470,8 @@ static elm_status load_json_value(loader *L, struct json_object *root)
 
 /* Parse buf as one JSON value. *several: it parsed a first value but more
  * follows (JSONL). On other errors the message names line and column. */
-static elm_status parse_whole(const char *path, const char *buf, size_t len, struct json_object **out,
-                              int *several)
+elm_status elm_data_parse_json(const char *path, const char *buf, size_t len, struct json_object **out,
+                               int *several)
 {
     *out = NULL;
     *several = 0;
@@ -540,7 +540,7 @@ static elm_status load_buffer(loader *L, const char *buf, size_t len)
     /* json, consistency, mcq, or auto on .json / JSON-looking content */
     struct json_object *root;
     int several;
-    elm_status st = parse_whole(path, buf, len, &root, &several);
+    elm_status st = elm_data_parse_json(path, buf, len, &root, &several);
     if (st != ELM_OK) {
         /* several values, one per line: JSONL under another name */
         if (several && f != ELM_DATA_JSON)

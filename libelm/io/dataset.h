@@ -89,5 +89,12 @@ elm_status elm_data_read_file(const char *path, char **buf, size_t *len);
 elm_status elm_utf8_check(const char *path, const char *buf, size_t len);
 /* 1-based line of byte offset off in buf. */
 size_t elm_data_line_of(const char *buf, size_t off);
+/* Parse buf (a data file's bytes) as one JSON value with json-c. Errors name
+ * path and line (and column): "path:L: invalid JSON at column C: ...",
+ * "...: unexpected end of file", "...: data after the end of the document"
+ * (then *several = 1: it looks like JSONL). Ownership: *out, json_object_put. */
+struct json_object;
+elm_status elm_data_parse_json(const char *path, const char *buf, size_t len, struct json_object **out,
+                               int *several);
 
 #endif

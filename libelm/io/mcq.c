@@ -200,30 +200,10 @@ elm_status elm_mcq_add(elm_mcq_set *set, struct json_object *rec, const char *wh
 
 static elm_status parse_list(const char *path, const char *buf, size_t len, elm_mcq_set *set)
 {
-    if (len > INT_MAX) /* json-c takes an int length */
-        return elm_err(ELM_E_UNSUPPORTED, "%s: a JSON document over 2 GiB is not supported; use JSONL", path);
-    struct json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return elm_err(ELM_E_NOMEM, "out of memory (JSON parser)");
-    struct json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (!root || jerr != json_tokener_success) {
-        json_object_put(root);
-        if (jerr == json_tokener_continue)
-            return elm_err(ELM_E_FORMAT, "%s:%zu: invalid JSON: unexpected end of file", path,
-                           elm_data_line_of(buf, len));
-        return elm_err(ELM_E_FORMAT, "%s:%zu: invalid JSON: %s", path, elm_data_line_of(buf, end),
-                       json_tokener_error_desc(jerr));
-    }
+    struct json_object *root = NULL;
+    int several = 0;
+    ELM_TRY(elm_data_parse_json(path, buf, len, &root, &several));
     elm_status st = ELM_OK;
-    for (size_t k = end; k < len; k++)
-        if (buf[k] != ' ' && buf[k] != '\t' && buf[k] != '\n' && buf[k] != '\r') {
-            st = elm_err(ELM_E_FORMAT, "%s:%zu: invalid JSON: data after the end of the list", path,
-                         elm_data_line_of(buf, k));
-            goto done;
-        }
     if (!json_object_is_type(root, json_type_array)) {
         st = elm_err(ELM_E_FORMAT, "%s: a question file must be a JSON list (or JSONL), not %s", path,
                      type_name(root));

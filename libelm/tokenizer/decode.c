@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/str.h"
 #include "core/utf8.h"
 #include "tokenizer/nfc.h"
 #include "tokenizer/tk_internal.h"
@@ -20,15 +21,6 @@ static void tlist_free(tlist *l)
     l->n = 0;
 }
 
-static char *dupn(const char *s, size_t n)
-{
-    char *c = malloc(n + 1);
-    if (c) {
-        memcpy(c, s, n);
-        c[n] = 0;
-    }
-    return c;
-}
 
 #define OOM() elm_err(ELM_E_NOMEM, "tokenizer: out of memory")
 
@@ -168,7 +160,7 @@ static elm_status dec_bytefallback(tlist *l)
         }
         if (nb) {
             if (tk_utf8_is_valid((const char *)bytes, nb)) {
-                nv[nn].s = dupn((const char *)bytes, nb);
+                nv[nn].s = elm_str_dupn((const char *)bytes, nb);
                 nv[nn++].n = nb;
             } else { /* one U+FFFD per byte, as HF */
                 char *o = malloc(nb * 3 + 1);
@@ -219,7 +211,7 @@ static elm_status dec_strip(tstr *t, const tk_dec *d)
         c++;
     }
     (void)nchars;
-    char *o = dupn(t->s + pos, b - pos);
+    char *o = elm_str_dupn(t->s + pos, b - pos);
     if (!o)
         return OOM();
     free(t->s);
@@ -297,7 +289,7 @@ elm_status elm_tok_decode(const elm_tokenizer *t, const int32_t *ids, size_t n_i
         if (!s)
             continue; /* an unused id decodes to nothing, as in HF */
         size_t sl = t->added_text[id] ? strlen(s) : t->piece_len[id];
-        l.v[l.n].s = dupn(s, sl);
+        l.v[l.n].s = elm_str_dupn(s, sl);
         if (!l.v[l.n].s) {
             tlist_free(&l);
             return OOM();
@@ -347,7 +339,7 @@ elm_status tk_stream_push(tk_stream *s, int32_t id, char **text, size_t *len)
         return elm_err(ELM_E_INVALID, "%s: stream: id %d out of range [0, %d)", s->t->source, (int)id,
                        (int)s->t->n_ids);
     if ((s->flags & ELM_DETOKENIZE_SKIP_SPECIAL) && s->t->id_special[id]) {
-        *text = dupn("", 0);
+        *text = elm_str_dupn("", 0);
         return *text ? ELM_OK : OOM();
     }
     if (s->n == s->cap) {
@@ -370,11 +362,11 @@ elm_status tk_stream_push(tk_stream *s, int32_t id, char **text, size_t *len)
     int hold = fl <= s->prefix_len || ends_with_fffd(full, fl);
     if (hold && s->n - s->ctx_n <= TK_STREAM_MAX_HOLD) {
         free(full);
-        *text = dupn("", 0);
+        *text = elm_str_dupn("", 0);
         return *text ? ELM_OK : OOM();
     }
     size_t ol = fl > s->prefix_len ? fl - s->prefix_len : 0;
-    char *o = dupn(full + (fl - ol), ol);
+    char *o = elm_str_dupn(full + (fl - ol), ol);
     *len = ol;
     free(full);
     if (!o)
@@ -403,7 +395,7 @@ elm_status tk_stream_flush(tk_stream *s, char **text, size_t *len)
     char *full;
     size_t fl;
     ELM_TRY(elm_tok_decode(s->t, s->ids, s->n, s->flags, &full, &fl));
-    char *o = fl > s->prefix_len ? dupn(full + s->prefix_len, fl - s->prefix_len) : dupn("", 0);
+    char *o = fl > s->prefix_len ? elm_str_dupn(full + s->prefix_len, fl - s->prefix_len) : elm_str_dupn("", 0);
     *len = fl > s->prefix_len ? fl - s->prefix_len : 0;
     free(full);
     if (!o)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/str.h"
 #include "io/json.h"
 #include "tokenizer/nfc.h"
 #include "tokenizer/tk_internal.h"
@@ -34,15 +35,6 @@ static json_object *jget(json_object *o, const char *key)
     return v;
 }
 
-static char *dupn(const char *s, size_t n)
-{
-    char *c = malloc(n + 1);
-    if (c) {
-        memcpy(c, s, n);
-        c[n] = 0;
-    }
-    return c;
-}
 
 /* pattern: {"String": s} or {"Regex": r} */
 static elm_status get_pattern(const char *ctx, json_object *o, const char **s, int *is_regex)
@@ -117,7 +109,7 @@ static elm_status load_normalizer(elm_tokenizer *t, const char *ctx, json_object
             return elm_err(ELM_E_FORMAT, "%s: normalizer Prepend: field 'prepend' missing", ctx);
         nn.kind = TK_NORM_PREPEND;
         nn.alen = strlen(p);
-        nn.a = dupn(p, nn.alen);
+        nn.a = elm_str_dupn(p, nn.alen);
     } else if (!strcmp(type, "Replace")) {
         const char *p, *c = jstr(o, "content");
         int re;
@@ -129,9 +121,9 @@ static elm_status load_normalizer(elm_tokenizer *t, const char *ctx, json_object
             return elm_err(ELM_E_FORMAT, "%s: normalizer Replace: field 'content' missing", ctx);
         nn.kind = TK_NORM_REPLACE;
         nn.alen = strlen(p);
-        nn.a = dupn(p, nn.alen);
+        nn.a = elm_str_dupn(p, nn.alen);
         nn.blen = strlen(c);
-        nn.b = dupn(c, nn.blen);
+        nn.b = elm_str_dupn(c, nn.blen);
     } else {
         return elm_err(ELM_E_UNSUPPORTED,
                        "%s: normalizer type '%s' is not supported (supported: Sequence, NFC, Prepend, Replace)", ctx,
@@ -364,16 +356,16 @@ static elm_status load_dec(elm_tokenizer *t, const char *ctx, json_object *o)
             return elm_err(ELM_E_UNSUPPORTED, "%s: decoder Replace needs a String pattern and 'content'", ctx);
         d.kind = TK_DEC_REPLACE;
         d.alen = strlen(p);
-        d.a = dupn(p, d.alen);
+        d.a = elm_str_dupn(p, d.alen);
         d.blen = strlen(c);
-        d.b = dupn(c, d.blen);
+        d.b = elm_str_dupn(c, d.blen);
         if (!d.a || !d.b)
             return elm_err(ELM_E_NOMEM, "%s: out of memory", ctx);
     } else if (!strcmp(type, "Strip")) {
         const char *c = jstr(o, "content");
         d.kind = TK_DEC_STRIP;
         d.alen = c ? strlen(c) : 1;
-        d.a = dupn(c ? c : " ", d.alen);
+        d.a = elm_str_dupn(c ? c : " ", d.alen);
         json_object *v;
         d.start = (v = jget(o, "start")) ? json_object_get_int(v) : 0;
         d.stop = (v = jget(o, "stop")) ? json_object_get_int(v) : 0;
@@ -383,7 +375,7 @@ static elm_status load_dec(elm_tokenizer *t, const char *ctx, json_object *o)
         const char *r = jstr(o, "replacement");
         d.kind = TK_DEC_METASPACE;
         d.alen = strlen(r ? r : "\xE2\x96\x81");
-        d.a = dupn(r ? r : "\xE2\x96\x81", d.alen);
+        d.a = elm_str_dupn(r ? r : "\xE2\x96\x81", d.alen);
         ELM_TRY(prepend_scheme(ctx, o, &d.scheme));
         if (!d.a)
             return elm_err(ELM_E_NOMEM, "%s: out of memory", ctx);
