@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/guide.h"
 #include "config/config.h"
 #include "core/error.h"
-#include "erase/templates.h"
 #include "generate/generate.h"
 #include "io/dataset.h"
 
@@ -60,24 +60,9 @@ elm_status elm_prepare_consistency(elm_model *model, elm_dataset *forget, const 
     ELM_CHECK_ARG(out_path && out_path[0], "out_path");
     elm_prepare_opts o;
     ELM_TRY(elm_prepare_opts_from_config(cfg, &o));
-    /* the erase layer's templates (built-in set or erase.*_templates files) */
-    const char *pe = NULL, *pn = NULL, *pr = NULL;
-    ELM_TRY(elm_config_string(cfg, ELM_KEY_ERASE_EXPERT_TEMPLATES, &pe));
-    ELM_TRY(elm_config_string(cfg, ELM_KEY_ERASE_NOVICE_TEMPLATES, &pn));
-    ELM_TRY(elm_config_string(cfg, ELM_KEY_PREPARE_REDIRECT_SENTENCES, &pr));
-    elm_template_set ex = {0}, nv = {0}, rd = {0};
-    elm_status st = elm_templates_load(pe, "erase.expert_templates", elm_builtin_expert, ELM_BUILTIN_TEMPLATES, &ex);
-    if (st == ELM_OK)
-        st = elm_templates_load(pn, "erase.novice_templates", elm_builtin_novice, ELM_BUILTIN_TEMPLATES, &nv);
-    if (st == ELM_OK)
-        st = elm_lines_load(pr, "prepare.redirect_sentences", elm_guide_builtin_sentences, ELM_GUIDE_SENTENCES, &rd);
-    if (st == ELM_OK) {
-        elm_guide_templates tp = {(const char *const *)ex.items, ex.n, (const char *const *)nv.items, nv.n,
-                                  (const char *const *)rd.items, rd.n};
-        st = elm_prepare_run(model, forget, &o, out_path, &tp, progress, user);
-    }
-    elm_templates_free(&ex);
-    elm_templates_free(&nv);
-    elm_templates_free(&rd);
+    elm_api_guide g;
+    ELM_TRY(elm_api_guide_load(cfg, &g));
+    elm_status st = elm_prepare_run(model, forget, &o, out_path, &g.tp, progress, user);
+    elm_api_guide_free(&g);
     return st;
 }

@@ -1,8 +1,14 @@
 /* Public erasure-session handles over erase/session: argument checks, the
- * magic tag, and the adapter hand-over to the model. */
+ * magic tag, the adapter hand-over to the model, and, for erase.consistency
+ * = online, the generator (generate/online.h) the erase layer calls for its
+ * pairs: erase and generate are siblings, so they meet here. */
+#include "api/guide.h"
+#include "config/config.h"
 #include "core/error.h"
 #include "core/struct_size.h"
 #include "erase/session.h"
+#include "generate/online.h"
+#include "generate/prepare_opts.h"
 #include "io/atomic.h"
 #include "io/dataset.h"
 #include "model/model.h"
@@ -15,6 +21,7 @@
 struct elm_session {
     uint32_t magic;
     elm_erase *e;
+    elm_cons_online *online; /* erase.consistency = online, else NULL */
 };
 
 static elm_status check(const elm_session *s, const char *fn)
@@ -23,6 +30,32 @@ static elm_status check(const elm_session *s, const char *fn)
         return elm_err(ELM_E_INVALID, "%s: session is NULL", fn);
     if (s->magic != ELM_SESSION_MAGIC || !s->e)
         return elm_err(ELM_E_INVALID, "%s: not a session handle (freed or corrupted?)", fn);
+    return ELM_OK;
+}
+
+static elm_status online_pair(void *user, int group, size_t index, const char *text, const char *concept,
+                              const char **prompt, const char **cont)
+{
+    return elm_cons_online_get(user, group, index, text, concept, prompt, cont);
+}
+
+/* The generator of erase.consistency = online: prepare.* and gen.seed as
+ * `elm prepare-consistency` reads them, the same templates, the cache file
+ * erase.consistency_cache. */
+static elm_status online_install(elm_session *s, elm_model *model, const elm_config *cfg)
+{
+    elm_prepare_opts po;
+    const char *cache = NULL;
+    ELM_TRY(elm_prepare_opts_from_config(cfg, &po));
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_ERASE_CONSISTENCY_CACHE, &cache));
+    elm_api_guide g;
+    ELM_TRY(elm_api_guide_load(cfg, &g));
+    elm_status st = elm_cons_online_new(model, &po, &g.tp, cache, &s->online);
+    elm_api_guide_free(&g);
+    if (st != ELM_OK)
+        return st;
+    s->e->cons_source = online_pair;
+    s->e->cons_user = s->online;
     return ELM_OK;
 }
 
@@ -39,6 +72,11 @@ elm_status elm_session_new(elm_model *model, const elm_config *cfg, elm_session 
         free(s);
         return st;
     }
+    if (s->e->o.cons_online && (st = online_install(s, model, cfg)) != ELM_OK) {
+        elm_erase_free(s->e);
+        free(s);
+        return st;
+    }
     s->magic = ELM_SESSION_MAGIC;
     *out = s;
     return ELM_OK;
@@ -51,6 +89,7 @@ void elm_session_free(elm_session *s)
     s->magic = 0;
     elm_erase_free(s->e);
     s->e = NULL;
+    elm_cons_online_free(s->online);
     free(s);
 }
 

@@ -88,6 +88,11 @@ elm_status elm_erase_opts_from_config(const elm_config *c, const elm_model *m, e
     ELM_TRY(get_choice(c, ELM_KEY_ERASE_TEMPLATE_CHOICE, choice, 2, &o->tmpl_cycle));
     ELM_TRY(get_choice(c, ELM_KEY_ERASE_ALIGNMENT, align, 2, &o->align_separate));
     ELM_TRY(get_choice(c, ELM_KEY_ERASE_CONSISTENCY_TOKENS, cons_tokens, 2, &o->cons_reference));
+    static const char *const cons_mode[] = {"file", "online"};
+    ELM_TRY(get_choice(c, ELM_KEY_ERASE_CONSISTENCY, cons_mode, 2, &o->cons_online));
+    if (o->cons_online && o->objective != ELM_OBJ_ELM)
+        return elm_err(ELM_E_INVALID, "erase.consistency online: erase.objective %s has no consistency term",
+                       elm_objective_name(o->objective));
     const char *mix;
     ELM_TRY(elm_config_string(c, ELM_KEY_ERASE_MIX, &mix));
     ELM_TRY(elm_parse_mix(mix, &o->mix, &o->n_mix));

@@ -537,13 +537,26 @@ static elm_status nll_phase(elm_erase *e, int nb, elm_micro_result *r, elm_role 
         const int g = elm_obj_group_of(e, b);
         elm_erase_group *G = &e->groups[g];
         if (cons) {
-            if (!G->ds[ELM_ROLE_CONSISTENCY] || G->n_pairs == 0)
+            const char *pt, *ct;
+            if (G->ds[ELM_ROLE_CONSISTENCY] && G->n_pairs > 0) {
+                size_t k = (size_t)(G->pos[ELM_ROLE_CONSISTENCY] % (int64_t)G->n_pairs);
+                G->pos[ELM_ROLE_CONSISTENCY]++;
+                size_t i = G->pair_idx[k];
+                const elm_dataset *ds = G->ds[ELM_ROLE_CONSISTENCY];
+                pt = elm_dataset_prompt_at(ds, i);
+                ct = elm_dataset_continuation_at(ds, i);
+            } else if (e->o.cons_online && e->cons_source && G->ds[ELM_ROLE_FORGET] && e->o.lam_cons != 0) {
+                /* erase.py without a pregenerated file: the pair of the
+                 * forget text this group's counter is at */
+                const elm_dataset *fd = G->ds[ELM_ROLE_FORGET];
+                size_t k = (size_t)(G->pos[ELM_ROLE_CONSISTENCY] % (int64_t)elm_dataset_count(fd));
+                G->pos[ELM_ROLE_CONSISTENCY]++;
+                st = e->cons_source(e->cons_user, g, k, elm_dataset_text_at(fd, k), concept_of(e, g), &pt, &ct);
+                if (st != ELM_OK)
+                    break;
+            } else {
                 continue;
-            size_t k = (size_t)(G->pos[ELM_ROLE_CONSISTENCY] % (int64_t)G->n_pairs);
-            G->pos[ELM_ROLE_CONSISTENCY]++;
-            size_t i = G->pair_idx[k];
-            const elm_dataset *ds = G->ds[ELM_ROLE_CONSISTENCY];
-            const char *pt = elm_dataset_prompt_at(ds, i), *ct = elm_dataset_continuation_at(ds, i);
+            }
             ids_buf pi, ci;
             st = elm_obj_tokenize(e, pt, 1, &pi);
             if (st == ELM_OK && e->o.cons_reference) {

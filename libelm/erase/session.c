@@ -253,6 +253,9 @@ elm_status elm_erase_validate(elm_erase *e)
                            g, role_name(need), path ? path : "unnamed", mix ? mix : "", g);
         }
     }
+    if (e->o.cons_online && !e->cons_source)
+        return elm_err(ELM_E_STATE, "erase.consistency online: no generator installed (a session made "
+                                    "without elm_session_new)");
     if (!e->m->tok)
         return elm_err(ELM_E_STATE, "erase: the model has no tokenizer (%s)",
                        e->m->tok_error ? e->m->tok_error : "none loaded");

@@ -53,6 +53,7 @@ typedef struct elm_erase_opts {
     int tmpl_cycle;
     int align_separate;
     int cons_reference; /* erase.consistency_tokens = reference (erase.py's joint tokenization) */
+    int cons_online;    /* erase.consistency = online: pairs from e->cons_source */
     int *mix;
     int n_mix;
     char *mix_text;        /* erase.mix as given, for messages */
@@ -94,6 +95,13 @@ typedef struct elm_erase {
     elm_progress_fn progress;
     void *user;
     double t_start;               /* wall clock of the first step (progress) */
+    /* erase.consistency = online: the pair for forget text `index` of
+     * `group` (its text and the group's concept given), strings valid for
+     * the session's life. Installed by the api layer (generate/online.h);
+     * the erase layer only calls it. */
+    elm_status (*cons_source)(void *user, int group, size_t index, const char *text, const char *concept,
+                              const char **prompt, const char **cont);
+    void *cons_user;
     /* internal hook (tests): called after every micro-step */
     void (*on_micro)(const struct elm_micro_result *r, void *user);
     void *on_micro_user;

@@ -111,6 +111,9 @@ typedef struct elm_guide_templates {
  * strings with free(). */
 elm_status elm_prepare_entry(elm_model *m, const char *text, const elm_prepare_opts *o,
                              const elm_guide_templates *tp, uint64_t seed, char **prompt_out, char **cont_out);
+/* The seed of entry i of group `group` under gen.seed `seed`: the stream
+ * elm_prepare_entry draws from, the same for a file and online. */
+uint64_t elm_prepare_entry_seed(uint64_t seed, int64_t group, size_t i);
 /* The body of elm_prepare_consistency (see prepare.c). */
 elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_prepare_opts *o, const char *out_path,
                            const elm_guide_templates *tp, elm_progress_fn progress, void *user);

@@ -4,14 +4,20 @@
  *
  * Per entry (all draws from a stream seeded by (gen.seed, group, i), so a
  * resumed run writes exactly what an uninterrupted one would):
- *   cut       = the text's first U[min_cut, max_cut] code points
+ *   cut       = the text's first U[min_cut, max_cut] code points (clamped to
+ *               the text, as prepare_consistency_data's prompt[:k]); the whole
+ *               text under prepare.cut = whole, or auto online (erase.py's
+ *               online path draws a length and then uses the whole text)
  *   sentence  = one of the change-of-subject sentences (the built-in 20 or
  *               the lines of prepare.redirect_sentences)
  *   expert / novice template (prefix with the trailing ":\n" removed)
  *   n_new     = U[min_new_tokens, max_new_tokens]
  *   p         = cut + ". " + sentence   (tokenized with the tokenizer's specials)
- *   (prepare.join = reference: the continuation is instead erase.py's
- *   decode(p ids ⊕ generated ids).replace(cut, ""), nothing stripped)
+ *   (prepare.join = reference: the continuation is instead what erase.py
+ *   keeps, g = decode(p ids ⊕ generated ids).replace(p, "") with nothing
+ *   stripped: for a file g.replace(cut, "") alone (prepare_consistency_data:
+ *   the sentence is in the generator's prompt only), online ". " + sentence
+ *   + " " + g (erase.py's train loop))
  *   generated = erase-guided sampling (γ = prepare.guidance), the guided score
  *               through temperature → top-k → top-p (prepare.temperature,
  *               top_k, top_p; -1: the model's generation_config.json, else
@@ -27,6 +33,7 @@
  * after every entry, so an interrupted run leaves a valid partial file that
  * the next run resumes (entries already present for the group are skipped). */
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +49,7 @@
 #include "io/json.h"
 #include "tokenizer/tokenizer.h"
 
-static uint64_t entry_seed(uint64_t seed, int64_t group, size_t i)
+uint64_t elm_prepare_entry_seed(uint64_t seed, int64_t group, size_t i)
 {
     elm_rng r;
     elm_rng_seed(&r, seed ^ 0x5ca1ab1e0ddba11ull);
@@ -207,7 +214,10 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const elm_prepare_o
     prepare_warpers(m, o, &temperature, &top_k, &top_p);
     elm_rng r;
     elm_rng_seed(&r, seed);
+    /* drawn in every mode, so the later draws do not depend on it */
     size_t cut_cp = (size_t)elm_rng_range(&r, min_cut, max_cut);
+    if (o->cut == ELM_CUT_WHOLE || (o->cut == ELM_CUT_AUTO && o->online))
+        cut_cp = SIZE_MAX;
     if (!tp || !tp->n_expert || !tp->n_novice)
         return elm_err(ELM_E_INVALID, "prepare: no expert/novice templates");
     const char *const *redirect = tp->redirect && tp->n_redirect ? tp->redirect : elm_guide_builtin_sentences;
@@ -241,7 +251,10 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const elm_prepare_o
     if ((st = elm_guided_ids(m, ip, np, ie, ne, iv, nv, &gp, &out, &nout)) != ELM_OK)
         goto done;
     if (reference_join) {
-        /* erase.py: decode(prompt + generated, skip specials).replace(cut, '') */
+        /* erase.py's generate(): decode(prompt + generated, skip specials)
+         * .replace(prompt, ''), the prompt being cut + ". " + sentence;
+         * prepare_consistency_data then removes the cut as well and stores
+         * that; its online path prepends ". " + sentence + " " instead. */
         int32_t *all = malloc((np + nout + 1) * sizeof *all);
         if (!all) {
             st = elm_err(ELM_E_NOMEM, "prepare: out of memory");
@@ -253,7 +266,19 @@ elm_status elm_prepare_entry(elm_model *m, const char *text, const elm_prepare_o
         free(all);
         if (st != ELM_OK)
             goto done;
-        *cont_out = elm_str_remove_all(gtext, cut);
+        char *rest = elm_str_remove_all(gtext, gen_prompt);
+        if (!rest) {
+            st = elm_err(ELM_E_NOMEM, "prepare: out of memory");
+            goto done;
+        }
+        if (o->online) {
+            char *head = concat3(". ", sentence, " ");
+            *cont_out = head ? concat3(head, rest, "") : NULL;
+            free(head);
+        } else {
+            *cont_out = elm_str_remove_all(rest, cut);
+        }
+        free(rest);
     } else {
         if ((st = elm_tok_decode(m->tok, out, nout, ELM_DETOKENIZE_SKIP_SPECIAL, &gtext, NULL)) != ELM_OK)
             goto done;
@@ -289,6 +314,8 @@ elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_prepare_
     const int64_t group = o->group, limit = o->limit;
     if (!m->tok)
         return elm_err(ELM_E_STATE, "%s: the model has no tokenizer", m->path ? m->path : "model");
+    if (!o->concept || !o->concept[0])
+        return elm_err(ELM_E_INVALID, "prepare: erase.concept is empty; the expert/novice prefixes need a concept");
     if (elm_dataset_kind_of(forget) != ELM_DATASET_TEXT)
         return elm_err(ELM_E_INVALID, "%s: prepare: the forget dataset must hold texts", elm_dataset_path(forget));
     size_t total = elm_dataset_count(forget);
@@ -304,7 +331,7 @@ elm_status elm_prepare_run(elm_model *m, elm_dataset *forget, const elm_prepare_
     double t0 = elm_clock_s();
     for (size_t i = f.done; i < total && st == ELM_OK; i++) {
         char *prompt = NULL, *cont = NULL;
-        st = elm_prepare_entry(m, elm_dataset_text_at(forget, i), o, tp, entry_seed(o->seed, group, i), &prompt, &cont);
+        st = elm_prepare_entry(m, elm_dataset_text_at(forget, i), o, tp, elm_prepare_entry_seed(o->seed, group, i), &prompt, &cont);
         if (st != ELM_OK)
             break;
         json_object *e = json_object_new_object();

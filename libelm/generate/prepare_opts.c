@@ -7,7 +7,7 @@
 
 elm_status elm_prepare_opts_from_config(const elm_config *cfg, elm_prepare_opts *o)
 {
-    const char *join = "space";
+    const char *join = "space", *cut = "auto";
     int64_t seed = 0;
     memset(o, 0, sizeof *o);
     ELM_TRY(elm_config_string(cfg, ELM_KEY_ERASE_CONCEPT, &o->concept));
@@ -25,8 +25,8 @@ elm_status elm_prepare_opts_from_config(const elm_config *cfg, elm_prepare_opts 
     ELM_TRY(elm_config_double(cfg, ELM_KEY_PREPARE_TOP_P, &o->top_p));
     ELM_TRY(elm_config_string(cfg, ELM_KEY_PREPARE_JOIN, &join));
     o->reference_join = strcmp(join, "reference") == 0;
-    if (!o->concept || !o->concept[0])
-        return elm_err(ELM_E_INVALID, "prepare: erase.concept is empty; the expert/novice prefixes need a concept");
+    ELM_TRY(elm_config_string(cfg, ELM_KEY_PREPARE_CUT, &cut));
+    o->cut = strcmp(cut, "prefix") == 0 ? ELM_CUT_PREFIX : strcmp(cut, "whole") == 0 ? ELM_CUT_WHOLE : ELM_CUT_AUTO;
     if (o->max_cut < o->min_cut)
         return elm_err(ELM_E_INVALID, "prepare.max_cut (%lld) is below prepare.min_cut (%lld)",
                        (long long)o->max_cut, (long long)o->min_cut);

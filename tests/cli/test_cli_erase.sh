@@ -122,5 +122,44 @@ check "grad_diff without --forget: usage error without --concept" sh -c "[ $rc =
 check "npo with --consistency: exit 1 naming erase.objective" sh -c "[ $rc = 1 ] && grep -q 'erase.objective npo' '$tmp/npobad.log'"
 check "npo with --consistency: no adapter written" [ ! -e "$tmp/bad" ]
 
+# --erase-consistency online: killed with SIGKILL after its second checkpoint,
+# resumed from it, the run ends with the adapter of an uninterrupted run
+# (byte for byte); the pairs are kept beside --out and reused on resume
+online="--model $fx/models/llama-tied --forget $fx/erase/forget0.jsonl --retain $fx/erase/retain.jsonl
+  --concept zephyrite --erase-consistency online --prepare-min-new-tokens 250 --prepare-max-new-tokens 300
+  --optim-accum 1 --runtime-threads 1 --lora-rank 2 --lora-dropout 0.1 --steps 10 --save-every 1"
+# shellcheck disable=SC2086
+"$elm" erase $online --out "$tmp/on-a" >"$tmp/on-a.log" 2>&1; rc=$?
+[ $rc = 0 ] || cat "$tmp/on-a.log"
+check "online consistency: exit 0" [ "$rc" = 0 ]
+check "online consistency: the pairs kept beside --out, one per forget text" \
+  sh -c "[ \$(wc -l <'$tmp/on-a.consistency.jsonl') = 5 ] && grep -q 'kept in $tmp/on-a.consistency.jsonl' '$tmp/on-a.log'"
+# shellcheck disable=SC2086
+"$elm" erase $online --out "$tmp/on-b" >"$tmp/on-b1.log" 2>&1 &
+pid=$!
+step_of() { sed -n 's/.*"step": *\([0-9]*\).*/\1/p' "$1/elm_state.json" 2>/dev/null | head -n 1; }
+n=0
+while kill -0 $pid 2>/dev/null && [ "$(step_of "$tmp/on-b")" != 2 ] && [ $n -lt 3000 ]; do
+  sleep 0.01; n=$((n + 1))
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+killed_at=$(step_of "$tmp/on-b")
+made=$(wc -l <"$tmp/on-b.consistency.jsonl" 2>/dev/null || echo 0)
+check "online consistency: the kill left pairs to make ($made of 5 made)" [ "$made" -lt 5 ]
+check "online consistency: SIGKILL fell inside the run (checkpoint step $killed_at of 10)" \
+  sh -c "[ -n '$killed_at' ] && [ '$killed_at' -lt 10 ]"
+# shellcheck disable=SC2086
+"$elm" erase $online --resume "$tmp/on-b" --out "$tmp/on-b" >"$tmp/on-b2.log" 2>&1; rc=$?
+[ $rc = 0 ] || cat "$tmp/on-b2.log"
+check "online consistency: the resumed run exits 0" [ "$rc" = 0 ]
+check "online consistency: resumed adapter == uninterrupted adapter (bytes)" \
+  cmp -s "$tmp/on-a/adapter_model.safetensors" "$tmp/on-b/adapter_model.safetensors"
+check "online consistency: the cache holds each pair once after the kill" \
+  sh -c "[ \$(wc -l <'$tmp/on-b.consistency.jsonl') = 5 ]"
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --erase-objective rmu \
+  --erase-consistency online --steps 1 --out "$tmp/bad" >"$tmp/onbad.log" 2>&1; rc=$?
+check "rmu with --erase-consistency online: exit 1 naming the key" \
+  sh -c "[ $rc = 1 ] && grep -q 'erase.consistency online: erase.objective rmu has no consistency term' '$tmp/onbad.log'"
+
 [ $fail = 0 ] && echo "all checks passed" || echo "some checks failed"
 exit $fail

@@ -50,6 +50,11 @@ static const char erase_help[] =
     "                                groups; a group given both its own --concept (one\n"
     "                                per group, or a single group) and --keywords is an\n"
     "                                error.\n"
+    "Consistency data generated during training (erase.py without a pregenerated\n"
+    "file): --erase-consistency online makes each group's pair k from its forget text\n"
+    "k as `elm prepare-consistency` would (prepare.* keys), for groups without\n"
+    "--consistency; the pairs are kept in --erase-consistency-cache FILE, by default\n"
+    "DIR.consistency.jsonl beside --out, and reused by a second epoch and --resume.\n"
     "Example (bio, bio, cyber):\n"
     "  elm erase --model M --forget bio.jsonl --forget cyber.jsonl --retain wiki.jsonl\n"
     "    --keywords wmdp-keywords.json:bio --keywords wmdp-keywords.json:cyber\n"
@@ -272,6 +277,21 @@ int cmd_erase(int argc, char **argv)
             rc = elm_cli_usage(cmd, "needs --steps N (optimizer steps)");
         else
             elm_config_set_int(cfg, "optim.steps", steps);
+    }
+    /* erase.consistency online without a cache file: keep the pairs beside
+     * the adapter, so that a resumed run (--resume) reuses them */
+    char cache_path[4200];
+    if (rc == 0) {
+        const char *mode = "file", *cache = "";
+        elm_config_get_string(cfg, "erase.consistency", &mode);
+        elm_config_get_string(cfg, "erase.consistency_cache", &cache);
+        if (strcmp(mode, "online") == 0 && !cache[0]) {
+            snprintf(cache_path, sizeof cache_path, "%s.consistency.jsonl", out);
+            if (elm_config_set(cfg, "erase.consistency_cache", cache_path) != ELM_OK)
+                rc = elm_cli_fail(cmd, "%s", elm_last_error());
+            else
+                fprintf(stderr, "consistency pairs generated during training, kept in %s\n", cache_path);
+        }
     }
     if (rc == 0 && elm_model_load(model_path, cfg, &m) != ELM_OK)
         rc = elm_cli_fail(cmd, "%s", elm_last_error());
