@@ -4,6 +4,7 @@
 #include "model/describe.h"
 #include "model/wsrc.h"
 
+#include "core/cpuload.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -193,8 +194,18 @@ static void model_destroy(elm_model *m)
  * itself may start at one thread) and the default cache budget. */
 static elm_status apply_process_settings(const elm_model_opts *o)
 {
-    if (o->threads_set || !et_num_threads_configured())
-        ELM_TRY(et_set_num_threads((int)o->threads));
+    if (o->threads_set || !et_num_threads_configured()) {
+        int n = (int)o->threads;
+        if (n <= 0) {
+            /* 0: the CPUs this process may use that other work does not
+             * keep busy now (core/cpuload.h) */
+            int busy = 0;
+            n = elm_cpu_auto_threads(&busy);
+            elm_log(ELM_LOG_INFO, "runtime.threads 0: %d thread%s (%d CPU%s, %d busy with other work)", n,
+                    n == 1 ? "" : "s", elm_cpu_affinity_count(), elm_cpu_affinity_count() == 1 ? "" : "s", busy);
+        }
+        ELM_TRY(et_set_num_threads(n));
+    }
     if (o->cpu_cache_set || !et_cpu_cache_configured())
         ELM_TRY(et_set_cpu_cache((size_t)o->cpu_cache_mb << 20));
     return ELM_OK;

@@ -2,7 +2,8 @@
  * count and the CPU cache budget belong to the process, so a model load
  * changes them only when its config sets runtime.threads /
  * runtime.cpu_cache_mb; with nothing set anywhere the first load applies
- * the schema defaults, as it always did. */
+ * the schema defaults, as it always did (threads 0: the CPUs of the
+ * affinity mask that other processes do not keep busy, core/cpuload.h). */
 #include "testutil.h"
 
 #include "tensor/shim.h"
@@ -46,7 +47,10 @@ START_TEST(test_first_load_applies_defaults)
     load_free(NULL);
     ck_assert_int_eq(et_num_threads_configured(), 1);
     ck_assert_int_eq(et_cpu_cache_configured(), 1);
-    ck_assert_int_eq(elm_get_num_threads(), affinity_cpus());
+    /* 0: the CPUs other work does not keep busy (core/cpuload.h; other
+     * tests may run beside this one), never more than the mask, at least 1 */
+    ck_assert_int_ge(elm_get_num_threads(), 1);
+    ck_assert_int_le(elm_get_num_threads(), affinity_cpus());
     ck_assert_uint_eq(cache_budget(), (size_t)256 << 20);
 }
 END_TEST
@@ -76,7 +80,8 @@ START_TEST(test_load_keeps_threads)
     ck_assert_int_eq(elm_get_num_threads(), 1);
     ck_assert_elm_ok(elm_config_set_int(cfg, "runtime.threads", 0));
     load_free(cfg);
-    ck_assert_int_eq(elm_get_num_threads(), affinity_cpus());
+    ck_assert_int_ge(elm_get_num_threads(), 1);
+    ck_assert_int_le(elm_get_num_threads(), affinity_cpus());
     elm_config_free(cfg);
 }
 END_TEST
