@@ -8,6 +8,17 @@ check() { # description, command...
 }
 v=$("$elm" --version) ; check "--version prints the version" sh -c "echo '$v' | grep -Eq '^elm [0-9]+\.[0-9]+\.[0-9]+ '"
 check "--help exits 0" sh -c "'$elm' --help >/dev/null"
+# every command (and eval's subcommands) answers --help and -h with its
+# synopsis on stdout, exit 0, whatever else is on the line; `elm help CMD` too
+cmds=$("$elm" --help | sed -n 's/^  \([a-z-]*\)  .*/\1/p')
+check "--help lists the commands" sh -c "[ \$(echo '$cmds' | wc -w) -ge 7 ]"
+for c in $cmds "eval mcq" "eval ppl" "eval rppl"; do
+  # shellcheck disable=SC2086
+  check "elm $c --help: exit 0 and its synopsis" sh -c "'$elm' $c --help | grep -q '^usage: elm ${c%% *}'"
+  # shellcheck disable=SC2086
+  check "elm $c -h --model x: exit 0 and its synopsis" sh -c "'$elm' $c -h --model x | grep -q '^usage: elm ${c%% *}'"
+  check "elm help ${c%% *}: exit 0 and its synopsis" sh -c "'$elm' help ${c%% *} | grep -q '^usage: elm ${c%% *}'"
+done
 keys=$("$elm" help keys)
 check "help keys lists lora.rank" sh -c "echo \"\$0\" | grep -q '^lora.rank '" "$keys"
 check "help keys lists every schema section" sh -c "for s in runtime data lora erase optim gen prepare eval chat; do echo \"\$0\" | grep -q \"^\$s\\.\" || exit 1; done" "$keys"
@@ -21,6 +32,8 @@ check "man page has NAME and keys" sh -c "echo \"\$0\" | grep -q '^.SH NAME' && 
 # GGUF give the same ids; --json prints {"ids": [...]}
 src=${ELM_SOURCE_ROOT:-$(dirname "$0")/../..}
 fx=$src/tests/fixtures/models
+check "elm tokenize --model M -- --help: TEXT after -- is tokenized, not help" \
+  sh -c "'$elm' tokenize --model '$fx/llama-tied' -- --help | grep -Eq '^[0-9]+( [0-9]+)*\$'"
 t_dir=$("$elm" tokenize --model "$fx/llama-tied" --json "Hello world, zephyrite 42!")
 t_json=$("$elm" tokenize --model "$fx/llama-tied/tokenizer.json" --json "Hello world, zephyrite 42!")
 t_gguf=$("$elm" tokenize --model "$fx/llama-tied.gguf" --json "Hello world, zephyrite 42!")

@@ -1,7 +1,7 @@
 /* elm erase: train an ELM erasure adapter (or a fine-tuning one) and save it
  * as a PEFT directory. Every configuration key is a flag (flags.h).
  * Dataset groups (docs/erase.md): the i-th --forget/--retain/--consistency/
- * --concept/--keywords goes to group i; see erase_help below. */
+ * --concept/--keywords goes to group i; see elm_erase_help below. */
 #include "elm.h"
 #include "commands.h"
 #include "flags.h"
@@ -24,7 +24,7 @@ static const elm_cli_alias erase_aliases[] = {
     {"--objective", "erase.objective"},
 };
 
-static const char erase_help[] =
+const char elm_erase_help[] =
     "usage: elm erase --model M --forget F [--retain R] [--consistency C] --concept TEXT\n"
     "                 --steps N --out DIR [--save-every K] [--resume DIR] [--merged DIR]\n"
     "                 [--train F] [--<section>-<key> V ...]\n"
@@ -176,11 +176,6 @@ int cmd_erase(int argc, char **argv)
     for (int i = 1; i < argc && rc == 0; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc, handled = 0;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(erase_help, stdout);
-            rc = -1; /* done: exit 0 below */
-            break;
-        }
 #define STR_OPT(name, var) \
     if (strcmp(a, name) == 0 && has) { var = argv[++i]; continue; }
 #define LIST_OPT(name, arr, n) \

@@ -122,7 +122,7 @@ int cmd_help(int argc, char **argv)
     if (argc >= 2) {
         for (int i = 0; i < elm_cli_n_commands; i++)
             if (strcmp(elm_cli_commands[i].name, argv[1]) == 0) {
-                printf("usage: %s\n%s\n", elm_cli_commands[i].synopsis, elm_cli_commands[i].summary);
+                elm_cli_print_help(&elm_cli_commands[i]);
                 return 0;
             }
         return elm_cli_usage("help", "unknown command '%s'", argv[1]);

@@ -18,7 +18,7 @@ static const elm_cli_alias prep_flags[] = {
     {"--expert-templates", "erase.expert_templates"}, {"--novice-templates", "erase.novice_templates"},
 };
 
-static const char prep_help[] =
+const char elm_prepare_help[] =
     "usage: elm prepare-consistency --model M --forget F --concept TEXT --out FILE [options]\n"
     "\n"
     "Per forget text: a cut of it, \". \" and a change-of-subject sentence, continued by the\n"
@@ -64,11 +64,6 @@ int cmd_prepare(int argc, char **argv)
         return elm_cli_fail(cmd, "out of memory");
     for (int i = 1; i < argc && rc == 0; i++) {
         int handled = 0;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(prep_help, stdout);
-            elm_config_free(cfg);
-            return 0;
-        }
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
             model_path = argv[++i];
         else if (strcmp(argv[i], "--forget") == 0 && i + 1 < argc)

@@ -8,7 +8,14 @@ typedef struct elm_cli_command {
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
     const char *synopsis;              /* "elm inspect PATH [--json]" */
     const char *summary;               /* one line */
+    const char *help;                  /* the full --help text, or NULL: synopsis and summary */
 } elm_cli_command;
+
+/* `elm CMD --help`, `elm CMD -h` and `elm help CMD`: c's help on stdout. */
+void elm_cli_print_help(const elm_cli_command *c);
+/* The long help texts of the commands that have one (cmd_<name>.c). */
+extern const char elm_erase_help[];
+extern const char elm_prepare_help[];
 
 /* Print "elm <cmd>: <message>" on stderr and return the exit status. */
 int elm_cli_fail(const char *cmd, const char *fmt, ...);

@@ -14,13 +14,13 @@ int cmd_erase(int argc, char **argv);    /* cmd_erase.c */
 
 /* One line per command; keep alphabetical after help. */
 const elm_cli_command elm_cli_commands[] = {
-    {"help", cmd_help, "elm help [keys|man|COMMAND]", "list commands, configuration keys, or print the man page"},
-    {"erase", cmd_erase, "elm erase --model M --forget F [--retain R] [--consistency C] (--concept TEXT | --keywords FILE[:KEY]) --steps N --out DIR [--save-every K] [--resume DIR] [--merged DIR] [--train F] [--<section>-<key> V ...]", "train an ELM erasure (or fine-tuning) LoRA adapter, saved as a PEFT directory; --forget/--retain/--consistency/--concept/--keywords repeat per dataset group (see elm erase --help)"},
-    {"eval", cmd_eval, "elm eval mcq|ppl|rppl --model M [--adapter DIR] [--scorer M2] FILE [--json] [--limit N] [--subject S] [--compare-base]", "multiple-choice accuracy, perplexity, reverse perplexity"},
-    {"generate", cmd_generate, "elm generate --model M [--adapter DIR] [--max-new-tokens N] [--temperature T] [--seed S] [--chat] PROMPT...", "continue prompts (streams one prompt's tokens)"},
-    {"inspect", cmd_inspect, "elm inspect PATH [--json] [--data-<key> V ...]", "describe any input (model dir/GGUF, tokenizer.json, dataset, MCQ, consistency, PEFT adapter) without loading weights"},
-    {"tokenize", cmd_tokenize, "elm tokenize --model PATH [--json] [--pieces] [--no-special] [--no-parse-special] TEXT", "token ids of TEXT under a model dir's, GGUF's or tokenizer.json's tokenizer"},
-    {"prepare-consistency", cmd_prepare, "elm prepare-consistency --model M --forget F --concept TEXT --out FILE [--group N] [--limit N]", "erase-guided consistency data (reference JSON or JSONL)"},
+    {"help", cmd_help, "elm help [keys|man|COMMAND]", "list commands, configuration keys, or print the man page", NULL},
+    {"erase", cmd_erase, "elm erase --model M --forget F [--retain R] [--consistency C] (--concept TEXT | --keywords FILE[:KEY]) --steps N --out DIR [--save-every K] [--resume DIR] [--merged DIR] [--train F] [--<section>-<key> V ...]", "train an ELM erasure (or fine-tuning) LoRA adapter, saved as a PEFT directory; --forget/--retain/--consistency/--concept/--keywords repeat per dataset group (see elm erase --help)", elm_erase_help},
+    {"eval", cmd_eval, "elm eval mcq|ppl|rppl --model M [--adapter DIR] [--scorer M2] FILE [--json] [--limit N] [--subject S] [--compare-base]", "multiple-choice accuracy, perplexity, reverse perplexity", NULL},
+    {"generate", cmd_generate, "elm generate --model M [--adapter DIR] [--max-new-tokens N] [--temperature T] [--seed S] [--chat] PROMPT...", "continue prompts (streams one prompt's tokens)", NULL},
+    {"inspect", cmd_inspect, "elm inspect PATH [--json] [--data-<key> V ...]", "describe any input (model dir/GGUF, tokenizer.json, dataset, MCQ, consistency, PEFT adapter) without loading weights", NULL},
+    {"tokenize", cmd_tokenize, "elm tokenize --model PATH [--json] [--pieces] [--no-special] [--no-parse-special] TEXT", "token ids of TEXT under a model dir's, GGUF's or tokenizer.json's tokenizer", NULL},
+    {"prepare-consistency", cmd_prepare, "elm prepare-consistency --model M --forget F --concept TEXT --out FILE [--group N] [--limit N]", "erase-guided consistency data (reference JSON or JSONL)", elm_prepare_help},
 };
 const int elm_cli_n_commands = (int)(sizeof elm_cli_commands / sizeof elm_cli_commands[0]);
 
@@ -64,6 +64,31 @@ void elm_cli_set_log_level(const char *name)
             elm_set_log_callback(log_to_stderr, NULL, (elm_log_level)l);
 }
 
+void elm_cli_print_help(const elm_cli_command *c)
+{
+    if (c->help) {
+        fputs(c->help, stdout);
+        return;
+    }
+    printf("usage: %s\n\n%s.\n\nConfiguration keys are also flags (--<section>-<key> V) of the commands that use\nthem: see `elm help keys`.\n"
+           "Exit status: 0 success, 1 runtime error (the message names the file, field, line or offset),\n"
+           "2 usage error.\n",
+           c->synopsis, c->summary);
+}
+
+/* --help or -h among a command's arguments (before a "--" that ends the
+ * options): the one place every command gets its help from. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: elm [--version] [--help] <command> [args]\n\ncommands:\n");
@@ -89,8 +114,13 @@ int main(int argc, char **argv)
     }
     elm_set_log_callback(log_to_stderr, NULL, ELM_LOG_WARN);
     for (int i = 0; i < elm_cli_n_commands; i++)
-        if (strcmp(argv[1], elm_cli_commands[i].name) == 0)
+        if (strcmp(argv[1], elm_cli_commands[i].name) == 0) {
+            if (wants_help(argc - 1, argv + 1)) {
+                elm_cli_print_help(&elm_cli_commands[i]);
+                return 0;
+            }
             return elm_cli_commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "elm: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
