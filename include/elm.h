@@ -349,13 +349,13 @@ ELM_API elm_status elm_dataset_pair(const elm_dataset *ds, size_t i, const char 
                                     const char **continuation);
 /* A concept given as keywords: read a keyword file in the shape of the
  * authors' wmdp-keywords.json (a JSON list of strings, or an object of such
- * lists) and set *concept to one list's keywords joined by ", ". key names
+ * lists) and set *concept_out to one list's keywords joined by ", ". key names
  * the list of an object (NULL or "": a bare list, or an object's only list).
  * Errors name the file: ELM_E_IO, ELM_E_FORMAT (not JSON or UTF-8, a
  * duplicate key, a field or item of the wrong type), ELM_E_INVALID (no such
  * key, listing the keys; several lists and no key; an empty list).
- * Ownership: caller frees *concept with elm_free. */
-ELM_API elm_status elm_keywords_read(const char *path, const char *key, char **concept);
+ * Ownership: caller frees *concept_out with elm_free. */
+ELM_API elm_status elm_keywords_read(const char *path, const char *key, char **concept_out);
 
 /* ------------------------------------------------------------------------ */
 /* Erasure sessions                                                         */
@@ -395,7 +395,7 @@ ELM_API void elm_session_free(elm_session *s);
  * mixed by erase.mix, e.g. "0,0,1"). The session keeps its own reference.
  * The concept text of a group comes from erase.concept (or set per group). */
 ELM_API elm_status elm_session_attach(elm_session *s, elm_role role, int group, elm_dataset *ds);
-ELM_API elm_status elm_session_set_concept(elm_session *s, int group, const char *concept);
+ELM_API elm_status elm_session_set_concept(elm_session *s, int group, const char *concept_text);
 
 ELM_API elm_status elm_session_set_progress(elm_session *s, elm_progress_fn fn, void *user);
 
