@@ -19,6 +19,25 @@ for c in $cmds "eval mcq" "eval ppl" "eval rppl"; do
   check "elm $c -h --model x: exit 0 and its synopsis" sh -c "'$elm' $c -h --model x | grep -q '^usage: elm ${c%% *}'"
   check "elm help ${c%% *}: exit 0 and its synopsis" sh -c "'$elm' help ${c%% *} | grep -q '^usage: elm ${c%% *}'"
 done
+# shell completion generated from the command table and the schema
+"$elm" help completion bash >"${TMPDIR:-/tmp}/elm-completion.$$" 2>&1; rc=$?
+comp=${TMPDIR:-/tmp}/elm-completion.$$
+check "help completion bash: exit 0, valid bash" sh -c "[ $rc = 0 ] && bash -n '$comp'"
+complete_as() { # expected, words... (the last one is being completed)
+  want=$1; shift
+  got=$(bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _elm; echo "${COMPREPLY[*]}"' "$comp" "$@")
+  [ "$got" = "$want" ] || { echo "  completing '$*': got '$got', want '$want'"; return 1; }
+}
+check "completion: commands" complete_as "erase" elm er
+check "completion: eval's subcommands" complete_as "mcq ppl rppl" elm eval ""
+check "completion: a command's own flag" complete_as "--forget" elm erase --forg
+check "completion: a key as a flag" complete_as "--erase-loss" elm erase --erase-lo
+check "completion: a choice key's values" complete_as "soft_ce kl hard" elm erase --erase-loss ""
+check "completion: a bool key's values" complete_as "true false" elm generate --gen-chat ""
+check "help completion zsh: through bashcompinit" sh -c "'$elm' help completion zsh | head -1 | grep -q '^#compdef elm'"
+"$elm" help completion fish >/dev/null 2>&1; rc=$?
+check "help completion fish: usage error" [ "$rc" = 2 ]
+rm -f "$comp"
 keys=$("$elm" help keys)
 check "help keys lists lora.rank" sh -c "echo \"\$0\" | grep -q '^lora.rank '" "$keys"
 check "help keys lists every schema section" sh -c "for s in runtime data lora erase optim gen prepare eval chat; do echo \"\$0\" | grep -q \"^\$s\\.\" || exit 1; done" "$keys"
