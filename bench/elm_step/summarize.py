@@ -34,7 +34,7 @@ def main():
             cur = []
     ref_trained = {}
     for s, steps in runs:
-        if s["side"] == "reference":
+        if s["side"].startswith("reference"):
             for st in steps:
                 if "trained_tokens" in st:
                     ref_trained[st["tokens"]] = st["trained_tokens"]
@@ -68,19 +68,24 @@ def main():
     def med(side, key):
         return statistics.median(x[key] for x in side)
 
-    for dt in sorted({k[0] for k in res}):
-        b = res.get((dt, "reference"))
-        for lib in ("libelm", "libelm+"):
-            a = res.get((dt, lib))
+    refs = sorted({k[1] for k in res if k[1].startswith("reference")})
+    stack = {s["side"]: f"torch {s['torch']}, transformers {s['transformers']}, peft {s['peft']}"
+             for s, _ in runs if s["side"].startswith("reference") and "torch" in s}
+    for ref in refs:
+        tag = f"{ref} ({stack[ref]})" if ref in stack else ref
+        for dt in sorted({k[0] for k in res}):
+            b = res.get((dt, ref))
+            for lib in ("libelm", "libelm+", "libelm-torch2"):
+                a = res.get((dt, lib))
+                if a and b:
+                    print(f"- {dt}, {lib} vs {tag}: {med(b, 't') / med(a, 't'):.2f}× faster (CPU time "
+                          f"{med(b, 'cpu') / med(a, 'cpu'):.2f}×); RSS ratio {a[0]['rss'] / b[0]['rss']:.2f}")
+        b = res.get(("float32", ref))
+        for lib in ("libelm", "libelm+", "libelm-torch2"):
+            a = res.get(("bfloat16", lib))
             if a and b:
-                print(f"- {dt}, {lib}: {med(b, 't') / med(a, 't'):.2f}× faster (CPU time "
+                print(f"- {lib} bf16 vs {tag} default (fp32): {med(b, 't') / med(a, 't'):.2f}× faster (CPU time "
                       f"{med(b, 'cpu') / med(a, 'cpu'):.2f}×); RSS ratio {a[0]['rss'] / b[0]['rss']:.2f}")
-    b = res.get(("float32", "reference"))
-    for lib in ("libelm", "libelm+"):
-        a = res.get(("bfloat16", lib))
-        if a and b:
-            print(f"- {lib} bf16 vs reference default (fp32): {med(b, 't') / med(a, 't'):.2f}× faster (CPU time "
-                  f"{med(b, 'cpu') / med(a, 'cpu'):.2f}×); RSS ratio {a[0]['rss'] / b[0]['rss']:.2f}")
     la = [r["load1"] for r in rows if r["kind"] == "loadavg"]
     if la:
         print(f"\nLoad average (1 min) at start/end of the run: {la}")

@@ -9,7 +9,8 @@ and consistency losses, batch 1, gradient accumulation optim.accum, PEFT
 LoRA (rank/alpha/dropout/layers from the libelm schema defaults unless
 given), torch.optim.AdamW.
 
-  bench_reference_step.py MODEL_DIR DATA_DIR STEPS [--dtype float32|bfloat16] [--threads N] [key=value ...]
+  bench_reference_step.py MODEL_DIR DATA_DIR STEPS [--dtype float32|bfloat16] [--threads N] [--side NAME]
+                          [key=value ...]
 
 MODEL_DIR is an HF directory (config.json, safetensors, tokenizer.json);
 DATA_DIR holds forget.jsonl, retain.jsonl, consistency.json (make_data.py).
@@ -56,6 +57,11 @@ def main():
         i = args.index("--threads")
         threads = int(args[i + 1]) or threads
         del args[i:i + 2]
+    side = "reference"
+    if "--side" in args:  # the name in the output (bench/elm_step/run: reference, reference-pypi)
+        i = args.index("--side")
+        side = args[i + 1]
+        del args[i:i + 2]
     model_dir, data_dir, steps = args[0], args[1], int(args[2])
     cfg = dict(DEFAULTS)
     for kv in args[3:]:
@@ -84,11 +90,15 @@ def main():
         ref.step()
         b, cb = time.monotonic() - a, time.process_time() - ca
         micro = ref.trace["micro"][m0:]
-        print(json.dumps({"kind": "step", "side": "reference", "warmup": i == 0, "step": i + 1,
+        print(json.dumps({"kind": "step", "side": side, "warmup": i == 0, "step": i + 1,
                           "seconds": round(b, 4), "cpu_seconds": round(cb, 4), "tokens": sum(r["tokens"] for r in micro),
                           "trained_tokens": sum(r["n_x"] + r.get("n_r", 0) + r.get("n_c", 0) for r in micro),
                           "loss": sum(r["total"] for r in micro) / len(micro)}), flush=True)
-    print(json.dumps({"kind": "summary", "side": "reference", "dtype": str(dtype).replace("torch.", ""),
+    import peft
+    import transformers
+    print(json.dumps({"kind": "summary", "side": side, "dtype": str(dtype).replace("torch.", ""),
+                      "torch": torch.__version__, "transformers": transformers.__version__,
+                      "peft": peft.__version__,
                       "load_seconds": round(t_load, 3), "rss_after_load_kb": rss_load,
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
 
