@@ -161,5 +161,36 @@ check "online consistency: the cache holds each pair once after the kill" \
 check "rmu with --erase-consistency online: exit 1 naming the key" \
   sh -c "[ $rc = 1 ] && grep -q 'erase.consistency online: erase.objective rmu has no consistency term' '$tmp/onbad.log'"
 
+# --metrics FILE.jsonl: one line per step with the step's statistics (the
+# log's losses, to its 6 decimals), one per save; --resume appends
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --retain "$fx/erase/retain.jsonl" \
+  --concept zephyrite --runtime-threads 1 --lora-rank 2 --steps 3 --save-every 2 --log-every 1 \
+  --metrics "$tmp/m.jsonl" --out "$tmp/met" >"$tmp/met.log" 2>&1; rc=$?
+[ $rc = 0 ] || cat "$tmp/met.log"
+check "--metrics: exit 0" [ "$rc" = 0 ]
+check "--metrics: 3 step lines and 2 save lines" \
+  sh -c "[ \$(grep -c '\"event\": \"step\"' '$tmp/m.jsonl') = 3 ] && [ \$(grep -c '\"event\": \"save\"' '$tmp/m.jsonl') = 2 ]"
+check "--metrics: every documented field on every step line" sh -c "grep '\"event\": \"step\"' '$tmp/m.jsonl' | while read -r l; do
+  for k in step micro_steps loss loss_erase loss_retain loss_consistency loss_train grad_norm lr tokens seconds elapsed; do
+    echo \"\$l\" | grep -q \"\\\"\$k\\\": \" || exit 1; done; done"
+metrics_match() {
+  for k in 1 2 3; do
+    j=$(grep "\"event\": \"step\", \"step\": $k," "$tmp/m.jsonl" | sed 's/.*"loss": \([^,]*\),.*/\1/')
+    l=$(sed -n "s|^step $k/3 loss \([0-9.]*\) .*|\1|p" "$tmp/met.log")
+    [ -n "$l" ] && [ "$(printf '%.6f' "$j")" = "$l" ] || { echo "  step $k: metrics $j, log $l"; return 1; }
+  done
+}
+check "--metrics: the losses are the session's (the log's, to 6 decimals)" metrics_match
+check "--metrics: no consistency term here, so loss_consistency is null" grep -q '"loss_consistency": null' "$tmp/m.jsonl"
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --retain "$fx/erase/retain.jsonl" \
+  --concept zephyrite --runtime-threads 1 --lora-rank 2 --steps 4 --resume "$tmp/met" \
+  --metrics "$tmp/m.jsonl" --out "$tmp/met" >/dev/null 2>&1; rc=$?
+check "--metrics with --resume appends (step 4 after step 3)" \
+  sh -c "[ $rc = 0 ] && [ \$(grep -c '\"event\": \"step\"' '$tmp/m.jsonl') = 4 ] && grep -q '\"step\": 4, \"micro_steps\"' '$tmp/m.jsonl'"
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --concept x --steps 1 \
+  --metrics "$tmp/no/such/dir/m.jsonl" --out "$tmp/bad" >"$tmp/metbad.log" 2>&1; rc=$?
+check "--metrics in a missing directory: exit 1 naming the file, no adapter" \
+  sh -c "[ $rc = 1 ] && grep -q 'no/such/dir/m.jsonl' '$tmp/metbad.log' && [ ! -e '$tmp/bad' ]"
+
 [ $fail = 0 ] && echo "all checks passed" || echo "some checks failed"
 exit $fail

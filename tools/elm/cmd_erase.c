@@ -4,6 +4,7 @@
  * --concept/--keywords goes to group i; see elm_erase_help below. */
 #include "elm.h"
 #include "commands.h"
+#include "metrics.h"
 #include "flags.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ static const elm_cli_alias erase_aliases[] = {
 const char elm_erase_help[] =
     "usage: elm erase --model M --forget F [--retain R] [--consistency C] --concept TEXT\n"
     "                 --steps N --out DIR [--save-every K] [--resume DIR] [--merged DIR]\n"
+    "                 [--metrics FILE.jsonl]\n"
     "                 [--train F] [--<section>-<key> V ...]\n"
     "\n"
     "Objectives (--erase-objective): elm (default); finetune (--train); the baselines\n"
@@ -50,6 +52,10 @@ const char elm_erase_help[] =
     "                                groups; a group given both its own --concept (one\n"
     "                                per group, or a single group) and --keywords is an\n"
     "                                error.\n"
+    "--metrics FILE.jsonl writes one JSON line per step (step, micro_steps, loss,\n"
+    "loss_erase, loss_retain, loss_consistency, loss_train, grad_norm, lr, tokens,\n"
+    "seconds, elapsed; null where not computed) and one per save (step, dir);\n"
+    "--resume appends to it.\n"
     "Consistency data generated during training (erase.py without a pregenerated\n"
     "file): --erase-consistency online makes each group's pair k from its forget text\n"
     "k as `elm prepare-consistency` would (prepare.* keys), for groups without\n"
@@ -157,7 +163,8 @@ static int attach(elm_session *s, elm_config *cfg, elm_role role, int group, con
 int cmd_erase(int argc, char **argv)
 {
     const char *cmd = "erase", *model_path = NULL, *train = NULL, *out = NULL, *merged = NULL,
-               *resume = NULL;
+               *resume = NULL, *metrics_path = NULL;
+    FILE *metrics = NULL;
     long long steps = -1, save_every = 0, log_every = 0;
     elm_config *cfg = NULL;
     elm_model *m = NULL;
@@ -191,10 +198,11 @@ int cmd_erase(int argc, char **argv)
         STR_OPT("--out", out)
         STR_OPT("--merged", merged)
         STR_OPT("--resume", resume)
+        STR_OPT("--metrics", metrics_path)
 #undef STR_OPT
 #undef LIST_OPT
         static const char *const valued[] = {"--model", "--forget", "--retain", "--consistency", "--concept",
-                                             "--keywords", "--train", "--out", "--merged", "--resume",
+                                             "--keywords", "--train", "--out", "--merged", "--resume", "--metrics",
                                              "--steps", "--save-every", "--log-every"};
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !has; k++)
             if (strcmp(a, valued[k]) == 0)
@@ -311,10 +319,13 @@ int cmd_erase(int argc, char **argv)
             rc = elm_cli_fail(cmd, "%s", elm_last_error());
     }
     if (rc == 0)
+        rc = elm_cli_metrics_open(cmd, metrics_path, resume != NULL, &metrics);
+    if (rc == 0)
         elm_session_set_progress(s, on_progress, &ps);
     if (log_every <= 0)
         log_every = steps <= 50 ? 1 : steps / 50;
     double elapsed = 0;
+    int64_t last_step = 0;
     /* run until the session's step count reaches --steps (a resumed
      * session continues from its saved step) */
     for (int first = 1; rc == 0; first = 0) {
@@ -327,19 +338,29 @@ int cmd_erase(int argc, char **argv)
         if (first)
             ps.start_step = st.step - 1;
         elapsed += st.seconds;
+        last_step = st.step;
+        elm_cli_metrics_step(metrics, &st, elapsed);
         if (ps.tty || st.step % log_every == 0 || st.step >= steps)
             report(&ps, &st, elapsed);
         if (st.step >= steps)
             break;
-        if (save_every > 0 && st.step % save_every == 0 && elm_session_save(s, out) != ELM_OK)
-            rc = elm_cli_fail(cmd, "%s", elm_last_error());
+        if (save_every > 0 && st.step % save_every == 0) {
+            if (elm_session_save(s, out) != ELM_OK)
+                rc = elm_cli_fail(cmd, "%s", elm_last_error());
+            else
+                elm_cli_metrics_save(metrics, st.step, out);
+        }
     }
     if (rc == 0) {
-        if (elm_session_save(s, out) != ELM_OK)
+        if (elm_session_save(s, out) != ELM_OK) {
             rc = elm_cli_fail(cmd, "%s", elm_last_error());
-        else
+        } else {
             fprintf(stderr, "adapter saved to %s (%.1fs of training)\n", out, elapsed);
+            elm_cli_metrics_save(metrics, last_step, out);
+        }
     }
+    if (metrics)
+        fclose(metrics);
     if (rc == 0 && merged) {
         if (elm_session_save_merged(s, merged) != ELM_OK)
             rc = elm_cli_fail(cmd, "%s", elm_last_error());
