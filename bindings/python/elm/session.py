@@ -1,6 +1,9 @@
 """Session: an erasure (or fine-tuning) run over a model."""
 
 import ctypes
+import json
+import math
+import os
 import weakref
 from dataclasses import dataclass
 
@@ -30,6 +33,18 @@ class StepStats:
     tokens: int
     seconds: float
 
+    def metrics(self, elapsed=None):
+        """The step as `elm erase --metrics` writes it: a dict with the same
+        field names ("event": "step", ..., None where not computed)."""
+        d = {"event": "step", "step": self.step, "micro_steps": self.micro_steps}
+        for k in ("loss", "loss_erase", "loss_retain", "loss_consistency", "loss_train", "grad_norm", "lr"):
+            v = getattr(self, k)
+            d[k] = v if math.isfinite(v) else None
+        d["tokens"] = self.tokens
+        d["seconds"] = self.seconds
+        d["elapsed"] = self.seconds if elapsed is None else elapsed
+        return d
+
     def losses_line(self):
         """The loss line every front end prints (%.9g: round-trips fp32 exactly)."""
         return "step %d loss %.9g erase %.9g retain %.9g consistency %.9g" % (
@@ -39,6 +54,33 @@ class StepStats:
             self.loss_retain,
             self.loss_consistency,
         )
+
+
+def _logger(logger):
+    """(log(metrics), close or None) for Session.run's logger argument."""
+    if logger is None:
+        return None, None
+    if isinstance(logger, (str, os.PathLike)):
+        f = open(logger, "a", encoding="utf-8")
+
+        def to_file(d):
+            f.write(json.dumps(d) + "\n")
+            f.flush()
+
+        return to_file, f.close
+    if hasattr(logger, "log") and callable(logger.log):  # wandb.Run, wandb module
+        return (lambda d: logger.log({k: v for k, v in d.items() if k != "event"}, step=d["step"])), None
+    if hasattr(logger, "add_scalar"):  # torch.utils.tensorboard.SummaryWriter, tensorboardX
+
+        def to_tb(d):
+            for k, v in d.items():
+                if k not in ("event", "step") and isinstance(v, (int, float)):
+                    logger.add_scalar("elm/" + k, v, d["step"])
+
+        return to_tb, None
+    if callable(logger):
+        return logger, None
+    raise TypeError("logger: expected a wandb run, a SummaryWriter, a callable or a path, got %r" % (logger,))
 
 
 def _role(role):
@@ -138,14 +180,25 @@ class Session(Handle):
             seconds=s.seconds,
         )
 
-    def run(self, steps, progress=True):
+    def run(self, steps, progress=True, logger=None):
         """Generator: `steps` optimizer steps, yielding StepStats after each.
-        progress=True shows a tqdm bar when tqdm is installed."""
+        progress=True shows a tqdm bar when tqdm is installed.
+        logger receives every step's StepStats.metrics() (the fields of
+        `elm erase --metrics`): a wandb run (or anything with .log(dict,
+        step=)), a TensorBoard SummaryWriter (anything with .add_scalar: one
+        scalar per numeric field, tagged "elm/<field>"), a callable
+        fn(metrics), or a path: a JSONL file the lines are appended to.
+        Neither wandb nor tensorboard is needed by libelm itself."""
+        log, close = _logger(logger)
         tq = _tqdm() if progress else None
         bar = tq(total=steps, desc="erase", leave=True) if tq is not None else None
+        elapsed = 0.0
         try:
             for _ in range(int(steps)):
                 stats = self.step()
+                elapsed += stats.seconds
+                if log is not None:
+                    log(stats.metrics(elapsed))
                 if bar is not None:
                     bar.set_postfix(loss="%.4g" % stats.loss, refresh=False)
                     bar.update(1)
@@ -153,6 +206,8 @@ class Session(Handle):
         finally:
             if bar is not None:
                 bar.close()
+            if close is not None:
+                close()
 
     def save(self, directory):
         """PEFT adapter directory plus resume state (atomic)."""

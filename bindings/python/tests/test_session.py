@@ -87,3 +87,52 @@ def test_generate_and_eval(model, tmp_path):
     p = elm.eval_perplexity(model, os.path.join(ERASE_DIR, "retain.jsonl"))
     assert p.n_tokens > 0 and p.perplexity > 1.0
     assert math.isclose(math.log(p.perplexity), p.nll, rel_tol=1e-6)
+
+
+FIELDS = ["event", "step", "micro_steps", "loss", "loss_erase", "loss_retain", "loss_consistency", "loss_train",
+          "grad_norm", "lr", "tokens", "seconds", "elapsed"]
+
+
+def test_run_logger_forms(model, tmp_path):
+    """Session.run(logger=...): a callable, a wandb-like .log, a
+    SummaryWriter-like .add_scalar and a JSONL path all get every step's
+    metrics, equal to the StepStats the run yields (the CLI's field names)."""
+    class Wandb:
+        def __init__(self):
+            self.calls = []
+
+        def log(self, d, step=None):
+            self.calls.append((step, d))
+
+    class Writer:
+        def __init__(self):
+            self.scalars = []
+
+        def add_scalar(self, tag, value, step):
+            self.scalars.append((tag, value, step))
+
+    got, wb, tb, path = [], Wandb(), Writer(), tmp_path / "m.jsonl"
+    for logger in (got.append, wb, tb, str(path)):
+        with elm.Session(model, erase_config()) as s:
+            attach_erase_data(s)
+            stats = list(s.run(2, progress=False, logger=logger))
+    assert [list(d) for d in got] == [FIELDS, FIELDS]
+    elapsed = 0.0
+    for d, st in zip(got, stats):
+        elapsed += st.seconds
+        assert d["step"] == st.step and d["loss"] == st.loss and d["loss_erase"] == st.loss_erase
+        assert d["tokens"] == st.tokens and d["lr"] == st.lr
+        assert d["loss_train"] is None  # not computed by an elm objective: None, not NaN
+        assert d["elapsed"] >= d["seconds"]
+    # the runs are reproducible, so every logger saw the same losses
+    assert [(step, d["loss"]) for step, d in wb.calls] == [(1, got[0]["loss"]), (2, got[1]["loss"])]
+    assert "event" not in wb.calls[0][1]
+    assert ("elm/loss", got[1]["loss"], 2) in tb.scalars
+    assert not any(tag == "elm/loss_train" for tag, _, _ in tb.scalars)  # None is not a scalar
+    import json
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [x["loss"] for x in lines] == [d["loss"] for d in got]
+    with pytest.raises(TypeError, match="logger"):
+        with elm.Session(model, erase_config()) as s:
+            attach_erase_data(s)
+            list(s.run(1, progress=False, logger=42))
