@@ -51,6 +51,13 @@ check "man page has NAME and keys" sh -c "echo \"\$0\" | grep -q '^.SH NAME' && 
 # GGUF give the same ids; --json prints {"ids": [...]}
 src=${ELM_SOURCE_ROOT:-$(dirname "$0")/../..}
 fx=$src/tests/fixtures/models
+# a man page per command, elm-<command>(1), each one meson installs
+for c in $cmds; do
+  check "help man $c: a page titled ELM-$c" sh -c "'$elm' help man $c | head -1 | grep -q '^\.TH ELM-$c 1 '"
+  check "tools/elm/meson.build installs elm-$c.1" grep -q "'$c'" "$src/tools/elm/meson.build"
+done
+"$elm" help man nope >/dev/null 2>&1; rc=$?
+check "help man of an unknown command: usage error" [ "$rc" = 2 ]
 check "elm tokenize --model M -- --help: TEXT after -- is tokenized, not help" \
   sh -c "'$elm' tokenize --model '$fx/llama-tied' -- --help | grep -Eq '^[0-9]+( [0-9]+)*\$'"
 t_dir=$("$elm" tokenize --model "$fx/llama-tied" --json "Hello world, zephyrite 42!")

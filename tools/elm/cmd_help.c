@@ -218,8 +218,55 @@ static int print_completion(const char *shell)
     return 0;
 }
 
+/* roff for a block of help text kept as it is laid out (.nf). */
+static void roff_block(const char *t)
+{
+    printf(".nf\n");
+    for (const char *p = t; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char line[1024];
+        if (n >= sizeof line)
+            n = sizeof line - 1;
+        memcpy(line, p, n);
+        line[n] = 0;
+        roff(line);
+        putchar('\n');
+        p = e ? e + 1 : p + n;
+    }
+    printf(".fi\n");
+}
+
+/* elm-COMMAND(1): the command's synopsis, summary and whole help text. */
+static int print_command_man(const elm_cli_command *c)
+{
+    printf(".TH ELM-%s 1 \"\" \"libelm %s\" \"User Commands\"\n", c->name, elm_version_string());
+    printf(".SH NAME\nelm\\-%s \\- ", c->name);
+    roff(c->summary);
+    printf("\n.SH SYNOPSIS\n");
+    roff_block(c->synopsis);
+    printf(".SH DESCRIPTION\n");
+    if (c->help) {
+        roff_block(c->help);
+    } else {
+        roff(c->summary);
+        printf(".\n.PP\nConfiguration keys are also flags (\\fB\\-\\-<section>\\-<key>\\fR \\fIV\\fR) of "
+               "the commands that use them: see \\fBelm help keys\\fR and \\fBelm\\fR(1).\n");
+    }
+    printf(".SH EXIT STATUS\n0 on success, 1 on a runtime error (the message names the file, field,\n"
+           "line or offset at fault), 2 on a usage error.\n");
+    printf(".SH SEE ALSO\n\\fBelm\\fR(1)\n");
+    return 0;
+}
+
 int cmd_help(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "man") == 0) {
+        for (int i = 0; i < elm_cli_n_commands; i++)
+            if (strcmp(elm_cli_commands[i].name, argv[2]) == 0)
+                return print_command_man(&elm_cli_commands[i]);
+        return elm_cli_usage("help", "man: unknown command '%s'", argv[2]);
+    }
     if (argc >= 2 && strcmp(argv[1], "completion") == 0)
         return print_completion(argc >= 3 ? argv[2] : "bash");
     if (argc >= 2 && strcmp(argv[1], "keys") == 0)

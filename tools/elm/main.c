@@ -14,8 +14,8 @@ int cmd_erase(int argc, char **argv);    /* cmd_erase.c */
 
 /* One line per command; keep alphabetical after help. */
 const elm_cli_command elm_cli_commands[] = {
-    {"help", cmd_help, "elm help [keys|man|completion bash|zsh|COMMAND]", "list commands, configuration keys, print the man page or a shell completion script", NULL},
-    {"erase", cmd_erase, "elm erase --model M --forget F [--retain R] [--consistency C] (--concept TEXT | --keywords FILE[:KEY]) --steps N --out DIR [--save-every K] [--resume DIR] [--merged DIR] [--train F] [--<section>-<key> V ...]", "train an ELM erasure (or fine-tuning) LoRA adapter, saved as a PEFT directory; --forget/--retain/--consistency/--concept/--keywords repeat per dataset group (see elm erase --help)", elm_erase_help},
+    {"help", cmd_help, "elm help [keys|man [COMMAND]|completion bash|zsh|COMMAND]", "list commands, configuration keys, print the man page or a shell completion script", NULL},
+    {"erase", cmd_erase, "elm erase --model M --forget F [--retain R] [--consistency C] (--concept TEXT | --keywords FILE[:KEY]) --steps N --out DIR [--save-every K] [--resume DIR] [--merged DIR] [--metrics FILE.jsonl] [--train F] [--<section>-<key> V ...]", "train an ELM erasure (or fine-tuning) LoRA adapter, saved as a PEFT directory; --forget/--retain/--consistency/--concept/--keywords repeat per dataset group (see elm erase --help)", elm_erase_help},
     {"eval", cmd_eval, "elm eval mcq|ppl|rppl --model M [--adapter DIR] [--scorer M2] FILE [--json] [--limit N] [--subject S] [--compare-base]", "multiple-choice accuracy, perplexity, reverse perplexity", NULL},
     {"generate", cmd_generate, "elm generate --model M [--adapter DIR] [--max-new-tokens N] [--temperature T] [--seed S] [--chat] PROMPT...", "continue prompts (streams one prompt's tokens)", NULL},
     {"inspect", cmd_inspect, "elm inspect PATH [--json] [--data-<key> V ...]", "describe any input (model dir/GGUF, tokenizer.json, dataset, MCQ, consistency, PEFT adapter) without loading weights", NULL},
