@@ -29,14 +29,24 @@ static void flag_of(const char *key, char *buf, size_t cap)
     buf[j] = '\0';
 }
 
+/* The i-th configuration key, and its --flag when flag is not NULL. */
+static int key_at(size_t i, elm_key_info *info, char *flag, size_t cap)
+{
+    ELM_STRUCT_INIT(info);
+    if (elm_config_key_info(i, info) != ELM_OK)
+        return -1;
+    if (flag)
+        flag_of(info->key, flag, cap);
+    return 0;
+}
+
 static int print_keys(void)
 {
     size_t n = elm_config_key_count();
     printf("%-28s %-7s %-14s %s\n", "KEY", "TYPE", "DEFAULT", "DOC");
     for (size_t i = 0; i < n; i++) {
         elm_key_info info;
-        ELM_STRUCT_INIT(&info);
-        if (elm_config_key_info(i, &info) != ELM_OK)
+        if (key_at(i, &info, NULL, 0) != 0)
             return elm_cli_fail("help", "%s", elm_last_error());
         printf("%-28s %-7s %-14s %s", info.key, type_name(info.type),
                info.default_text[0] ? info.default_text : "\"\"", info.doc);
@@ -88,10 +98,8 @@ static int print_man(void)
     for (size_t i = 0; i < n; i++) {
         elm_key_info info;
         char flag[96];
-        ELM_STRUCT_INIT(&info);
-        if (elm_config_key_info(i, &info) != ELM_OK)
+        if (key_at(i, &info, flag, sizeof flag) != 0)
             return 1;
-        flag_of(info.key, flag, sizeof flag);
         printf(".TP\n.BR ");
         roff(flag);
         printf(" \" \\fI%s\\fR\"\n", type_name(info.type));
@@ -160,10 +168,8 @@ static int print_completion(const char *shell)
     for (size_t i = 0; i < n; i++) {
         elm_key_info info;
         char flag[96];
-        ELM_STRUCT_INIT(&info);
-        if (elm_config_key_info(i, &info) != ELM_OK)
+        if (key_at(i, &info, flag, sizeof flag) != 0)
             return elm_cli_fail("help", "%s", elm_last_error());
-        flag_of(info.key, flag, sizeof flag);
         printf("%s%s", i ? " " : "", flag);
     }
     printf("'\n_elm() {\n"
@@ -185,12 +191,10 @@ static int print_completion(const char *shell)
     for (size_t i = 0; i < n; i++) {
         elm_key_info info;
         char flag[96];
-        ELM_STRUCT_INIT(&info);
-        if (elm_config_key_info(i, &info) != ELM_OK)
+        if (key_at(i, &info, flag, sizeof flag) != 0)
             return elm_cli_fail("help", "%s", elm_last_error());
         if (info.type != ELM_TYPE_CHOICE && info.type != ELM_TYPE_BOOL)
             continue;
-        flag_of(info.key, flag, sizeof flag);
         printf("    %s) COMPREPLY=($(compgen -W '", flag);
         if (info.type == ELM_TYPE_BOOL) {
             printf("true false");
