@@ -91,6 +91,11 @@ static json_object *u64_hex(uint64_t v)
     return json_object_new_string(buf);
 }
 
+static void config_entry(void *ud, const char *key, const char *value)
+{
+    json_object_object_add(ud, key, json_object_new_string(value));
+}
+
 static elm_status write_state_json(elm_erase *e, const char *path)
 {
     json_object *o = json_object_new_object();
@@ -115,19 +120,7 @@ static elm_status write_state_json(elm_erase *e, const char *path)
         json_object_array_add(pr, u64_hex(e->prng.s[i]));
     json_object_object_add(o, "template_prng", pr);
     json_object *cfg = json_object_new_object();
-    elm_status st = ELM_OK;
-    size_t nk = elm_config_key_count();
-    for (size_t i = 0; st == ELM_OK && i < nk; i++) {
-        elm_key_info info;
-        ELM_STRUCT_INIT(&info);
-        char *text = NULL;
-        st = elm_config_key_info(i, &info);
-        if (st == ELM_OK)
-            st = elm_config_get_text(e->cfg, info.key, &text);
-        if (st == ELM_OK)
-            json_object_object_add(cfg, info.key, json_object_new_string(text));
-        free(text);
-    }
+    elm_status st = elm_erase_opts_each_key(e->cfg, 0, config_entry, cfg);
     json_object_object_add(o, "config", cfg);
     if (st == ELM_OK)
         st = elm_json_write_file(path, o);
@@ -145,7 +138,9 @@ elm_status elm_erase_save(elm_erase *e, const char *dir)
 {
     char *tmp = NULL;
     ELM_TRY(elm_atomic_dir_begin(dir, &tmp));
-    elm_status st = elm_lora_save_peft(e->m, e->lora, e->m->path, tmp);
+    elm_status st = elm_lora_save_peft(e->m, e->lora, elm_erase_base_model(e), tmp);
+    if (st == ELM_OK)
+        st = elm_erase_write_card(e, tmp, 0);
     char *p1 = path_join(tmp, STATE_ST), *p2 = path_join(tmp, STATE_JSON);
     if (st == ELM_OK && (!p1 || !p2))
         st = elm_err(ELM_E_NOMEM, "%s: out of memory", dir);
@@ -512,6 +507,8 @@ elm_status elm_erase_save_merged(elm_erase *e, const char *dir)
         free(src);
         free(dst);
     }
+    if (st == ELM_OK)
+        st = elm_erase_write_card(e, tmp, 1);
     if (st == ELM_OK && call_progress(e, "save_merged") != 0)
         st = elm_err(ELM_E_CANCELLED, "%s: merged save cancelled by the progress callback", dir);
     if (tmp) {

@@ -6,6 +6,7 @@
 #include "core/error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,7 @@ void elm_erase_opts_free(elm_erase_opts *o)
     free(o->layer_mask);
     free(o->init_from);
     free(o->concept);
+    free(o->base_model_id);
     free(o->expert_file);
     free(o->novice_file);
     free(o->frozen_cache);
@@ -104,6 +106,7 @@ elm_status elm_erase_opts_from_config(const elm_config *c, const elm_model *m, e
     ELM_TRY(elm_config_bool(c, ELM_KEY_ERASE_PREFIX_CACHE, &o->prefix_cache));
     ELM_TRY(dup_str(c, ELM_KEY_ERASE_FROZEN_CACHE, &o->frozen_cache));
     ELM_TRY(dup_str(c, ELM_KEY_ERASE_CONCEPT, &o->concept));
+    ELM_TRY(dup_str(c, ELM_KEY_LORA_BASE_MODEL_ID, &o->base_model_id));
     ELM_TRY(dup_str(c, ELM_KEY_ERASE_EXPERT_TEMPLATES, &o->expert_file));
     ELM_TRY(dup_str(c, ELM_KEY_ERASE_NOVICE_TEMPLATES, &o->novice_file));
 
@@ -142,3 +145,48 @@ elm_status elm_erase_opts_from_config(const elm_config *c, const elm_model *m, e
     return ELM_OK;
 }
 
+
+/* A double's shortest text that reads back as the same value. */
+static void shortest(double v, char *buf, size_t cap)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* The key's value as the card shows it, or NULL when it is the default
+ * (doubles compared as numbers: "0.05" is 0.050000000000000003). */
+static const char *shown(const elm_key_info *info, const char *text, char *buf, size_t cap)
+{
+    if (info->type == ELM_TYPE_DOUBLE) {
+        double v = strtod(text, NULL);
+        if (v == strtod(info->default_text, NULL))
+            return NULL;
+        shortest(v, buf, cap);
+        return buf;
+    }
+    return strcmp(text, info->default_text) == 0 ? NULL : text;
+}
+
+elm_status elm_erase_opts_each_key(const elm_config *cfg, int changed_only,
+                                   void (*fn)(void *ud, const char *key, const char *value), void *ud)
+{
+    elm_status st = ELM_OK;
+    const size_t nk = elm_config_key_count();
+    for (size_t i = 0; st == ELM_OK && i < nk; i++) {
+        elm_key_info info;
+        ELM_STRUCT_INIT(&info);
+        char *text = NULL;
+        st = elm_config_key_info(i, &info);
+        if (st == ELM_OK)
+            st = elm_config_get_text(cfg, info.key, &text);
+        char nbuf[40];
+        const char *v = st != ELM_OK ? NULL : changed_only ? shown(&info, text, nbuf, sizeof nbuf) : text;
+        if (v)
+            fn(ud, info.key, v);
+        free(text);
+    }
+    return st;
+}

@@ -394,21 +394,22 @@ elm_status elm_erase_step(elm_erase *e, elm_step_stats *stats)
     }
     snap_free(&snap);
     e->step++;
-    if (stats) {
-        elm_step_stats s;
-        memset(&s, 0, sizeof s);
-        s.step = e->step;
-        s.micro_steps = e->micro;
-        s.loss = acc_mean(&a_tot);
-        s.loss_erase = acc_mean(&a_e);
-        s.loss_retain = acc_mean(&a_r);
-        s.loss_consistency = acc_mean(&a_c);
-        s.loss_train = acc_mean(&a_t);
-        s.grad_norm = norm;
-        s.lr = lr;
-        s.tokens = tokens;
-        s.seconds = elm_clock_s() - t0;
-        elm_struct_fill(stats, &s, sizeof s);
-    }
+    elm_step_stats *s = &e->last;
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+    s->step = e->step;
+    s->micro_steps = e->micro;
+    s->loss = acc_mean(&a_tot);
+    s->loss_erase = acc_mean(&a_e);
+    s->loss_retain = acc_mean(&a_r);
+    s->loss_consistency = acc_mean(&a_c);
+    s->loss_train = acc_mean(&a_t);
+    s->grad_norm = norm;
+    s->lr = lr;
+    s->tokens = tokens;
+    s->seconds = elm_clock_s() - t0;
+    e->have_last = 1;
+    if (stats)
+        elm_struct_fill(stats, s, sizeof *s);
     return ELM_OK;
 }

@@ -69,6 +69,7 @@ typedef struct elm_erase_opts {
     unsigned *layer_mask;
     char *init_from;
     char *concept;
+    char *base_model_id;   /* lora.base_model_id, "" when unset */
     char *expert_file, *novice_file;
     int64_t batch;         /* erase.batch: micro-steps run together (texts per forward) */
     int prefix_cache;      /* erase.prefix_cache: reuse the prefixes' frozen K/V */
@@ -95,6 +96,8 @@ typedef struct elm_erase {
     elm_progress_fn progress;
     void *user;
     double t_start;               /* wall clock of the first step (progress) */
+    elm_step_stats last;          /* the last step this process ran (model card) */
+    int have_last;
     /* erase.consistency = online: the pair for forget text `index` of
      * `group` (its text and the group's concept given), strings valid for
      * the session's life. Installed by the api layer (generate/online.h);
@@ -123,6 +126,22 @@ const char *elm_objective_name(elm_objective_kind k);
 
 elm_status elm_erase_create(elm_model *m, const elm_config *cfg, elm_erase **out);
 void elm_erase_free(elm_erase *e);
+
+/* ---- card.c: the model card (README.md) of a saved directory ---- */
+/* base_model_name_or_path of e's adapter: lora.base_model_id, else the
+ * model's path. */
+const char *elm_erase_base_model(const elm_erase *e);
+/* Write dir/README.md: YAML metadata as the Hub and PEFT read it
+ * (base_model when lora.base_model_id is set, library_name peft for an
+ * adapter or transformers for a merged model, tags), then the concept, the
+ * objective, the last step's losses, the configuration keys that differ
+ * from their defaults, and how to load it. */
+/* Calls fn(ud, key, value) for each configuration key of cfg in key order,
+ * its value as text; with changed_only, only the keys that differ from
+ * their defaults (doubles compared as numbers, shown in shortest form). */
+elm_status elm_erase_opts_each_key(const elm_config *cfg, int changed_only,
+                                   void (*fn)(void *ud, const char *key, const char *value), void *ud);
+elm_status elm_erase_write_card(const elm_erase *e, const char *dir, int merged);
 elm_status elm_erase_attach(elm_erase *e, elm_role role, int group, elm_dataset *ds);
 elm_status elm_erase_set_concept(elm_erase *e, int group, const char *concept);
 /* Checks before training: data present for every group of the mix, etc. */

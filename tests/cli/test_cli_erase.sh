@@ -33,6 +33,24 @@ trap 'rm -rf "$tmp"' EXIT
 [ $rc = 0 ] || cat "$tmp/log"
 check "two groups with --keywords FILE:bio: exit 0" [ "$rc" = 0 ]
 check "the adapter files exist" sh -c "for f in adapter_config.json adapter_model.safetensors elm_state.json elm_state.safetensors; do [ -s '$tmp/adapter/'\$f ] || exit 1; done"
+check "model card: peft metadata, no base_model without --base-model-id, both concepts" \
+  sh -c "head -n 1 '$tmp/adapter/README.md' | grep -qx -- --- && grep -qx 'library_name: peft' '$tmp/adapter/README.md' &&
+         ! grep -q '^base_model:' '$tmp/adapter/README.md' && grep -q '| 1 | the craft of windwrights |' '$tmp/adapter/README.md' &&
+         grep -qx '| \`optim.accum\` | 3 |' '$tmp/adapter/README.md' && grep -q '^| 1 | ' '$tmp/adapter/README.md'"
+
+# --base-model-id: the Hub id in adapter_config.json and the card; the merged
+# directory's card says library_name transformers
+"$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --retain "$fx/erase/retain.jsonl" \
+  --concept "a | b" --base-model-id HuggingFaceTB/SmolLM2-135M-Instruct --runtime-threads 1 --lora-rank 2 \
+  --steps 1 --out "$tmp/card" --merged "$tmp/card-merged" >"$tmp/card.log" 2>&1; rc=$?
+[ $rc = 0 ] || cat "$tmp/card.log"
+check "--base-model-id: base_model_name_or_path and the card's base_model" \
+  sh -c "grep -q '\"base_model_name_or_path\": *\"HuggingFaceTB/SmolLM2-135M-Instruct\"' '$tmp/card/adapter_config.json' &&
+         grep -qx 'base_model: \"HuggingFaceTB/SmolLM2-135M-Instruct\"' '$tmp/card/README.md' &&
+         grep -qx -- '- \"base_model:adapter:HuggingFaceTB/SmolLM2-135M-Instruct\"' '$tmp/card/README.md' &&
+         grep -q '| 0 | a \\\\| b |' '$tmp/card/README.md'"
+check "--merged: its card says library_name transformers, no lora tag" \
+  sh -c "grep -qx 'library_name: transformers' '$tmp/card-merged/README.md' && ! grep -qx -- '- lora' '$tmp/card-merged/README.md'"
 
 # a bad keyword file: exit 1, the file named with the field and item at fault
 printf '{"bio": ["ok", 42]}\n' >"$tmp/bad-keywords.json"
@@ -154,6 +172,9 @@ check "online consistency: SIGKILL fell inside the run (checkpoint step $killed_
 check "online consistency: the resumed run exits 0" [ "$rc" = 0 ]
 check "online consistency: resumed adapter == uninterrupted adapter (bytes)" \
   cmp -s "$tmp/on-a/adapter_model.safetensors" "$tmp/on-b/adapter_model.safetensors"
+check "online consistency: resumed model card == uninterrupted model card (but for the cache's path)" \
+  sh -c "grep -v consistency_cache '$tmp/on-a/README.md' >'$tmp/card-a' && grep -v consistency_cache '$tmp/on-b/README.md' >'$tmp/card-b' &&
+         cmp -s '$tmp/card-a' '$tmp/card-b' && grep -q '^| 10 | ' '$tmp/card-b'"
 check "online consistency: the cache holds each pair once after the kill" \
   sh -c "[ \$(wc -l <'$tmp/on-b.consistency.jsonl') = 5 ]"
 "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" --erase-objective rmu \

@@ -22,7 +22,7 @@ static const elm_cli_alias erase_aliases[] = {
     {"--alpha", "lora.alpha"},      {"--layers", "lora.layers"}, {"--lr", "optim.lr"},
     {"--accum", "optim.accum"},     {"--seed", "runtime.seed"}, {"--device", "runtime.device"},
     {"--dtype", "runtime.dtype"},   {"--threads", "runtime.threads"}, {"--mix", "erase.mix"},
-    {"--objective", "erase.objective"},
+    {"--objective", "erase.objective"}, {"--base-model-id", "lora.base_model_id"},
 };
 
 const char elm_erase_help[] =
@@ -65,6 +65,10 @@ const char elm_erase_help[] =
     "  elm erase --model M --forget bio.jsonl --forget cyber.jsonl --retain wiki.jsonl\n"
     "    --keywords wmdp-keywords.json:bio --keywords wmdp-keywords.json:cyber\n"
     "    --erase-mix 0,0,1 --steps 100 --out adapter\n"
+    "The output directory (and --merged DIR) carries a model card, README.md, with\n"
+    "the YAML metadata the Hugging Face Hub reads; --base-model-id ID (lora.base_model_id)\n"
+    "names the base model by its Hub id there and in adapter_config.json's\n"
+    "base_model_name_or_path instead of the local path.\n"
     "Every configuration key is a flag: see `elm help keys`.\n";
 
 /* --keywords FILE[:KEY]: read FILE and set *concept (malloc'd by libelm). KEY
