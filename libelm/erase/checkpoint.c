@@ -10,6 +10,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "io/st_tensor.h"
+#include "tokenizer/tokenizer.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -507,6 +508,9 @@ elm_status elm_erase_save_merged(elm_erase *e, const char *dir)
         free(src);
         free(dst);
     }
+    /* a GGUF base has no tokenizer files to copy: write the ones its vocabulary makes */
+    if (st == ELM_OK && m->from_gguf && m->tok)
+        st = elm_tok_save_hf(m->tok, tmp);
     if (st == ELM_OK)
         st = elm_erase_write_card(e, tmp, 1);
     if (st == ELM_OK && call_progress(e, "save_merged") != 0)

@@ -142,6 +142,7 @@ static elm_status add_pre(elm_tokenizer *t, tk_pre p)
     if (!v) {
         if (p.re)
             pcre2_code_free(p.re);
+        free(p.src);
         return elm_err(ELM_E_NOMEM, "%s: out of memory", t->source);
     }
     t->pre = v;
@@ -408,7 +409,7 @@ static elm_status put_vocab(elm_tokenizer *t, const char *piece, size_t n, int32
 elm_status tk_vocab_put(elm_tokenizer *t, const char *piece, size_t n, int32_t id);
 elm_status tk_vocab_put(elm_tokenizer *t, const char *piece, size_t n, int32_t id) { return put_vocab(t, piece, n, id); }
 
-static int32_t vocab_id(const elm_tokenizer *t, const char *piece, size_t n)
+int32_t tk_vocab_id(const elm_tokenizer *t, const char *piece, size_t n)
 {
     if (t->byte_level) {
         char *raw;
@@ -428,7 +429,7 @@ elm_status tk_add_merge(elm_tokenizer *t, const char *ctx, const char *a, size_t
 elm_status tk_add_merge(elm_tokenizer *t, const char *ctx, const char *a, size_t al, const char *b, size_t bl,
                         int32_t rank)
 {
-    int32_t ia = vocab_id(t, a, al), ib = vocab_id(t, b, bl);
+    int32_t ia = tk_vocab_id(t, a, al), ib = tk_vocab_id(t, b, bl);
     char *ab = malloc(al + bl + 1);
     if (!ab)
         return elm_err(ELM_E_NOMEM, "%s: out of memory", ctx);
@@ -436,7 +437,7 @@ elm_status tk_add_merge(elm_tokenizer *t, const char *ctx, const char *a, size_t
         memcpy(ab, a, al);
     if (bl)
         memcpy(ab + al, b, bl);
-    int32_t iab = vocab_id(t, ab, al + bl);
+    int32_t iab = tk_vocab_id(t, ab, al + bl);
     free(ab);
     if (ia < 0 || ib < 0 || iab < 0)
         return elm_err(ELM_E_FORMAT, "%s: merge %d ('%.*s %.*s'): token not in the vocabulary", ctx, (int)rank,
@@ -508,7 +509,7 @@ static elm_status load_model(elm_tokenizer *t, const char *ctx, json_object *m)
     if (unk) {
         t->unk_id = tk_map_get(&t->vocab, unk, strlen(unk));
         if (t->unk_id < 0)
-            t->unk_id = vocab_id(t, unk, strlen(unk));
+            t->unk_id = tk_vocab_id(t, unk, strlen(unk));
     }
     if (t->byte_fallback)
         tk_find_byte_tokens(t);

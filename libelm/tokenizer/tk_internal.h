@@ -46,6 +46,8 @@ typedef enum { TK_PREPEND_ALWAYS, TK_PREPEND_FIRST, TK_PREPEND_NEVER } tk_prepen
 typedef struct tk_pre {
     tk_pre_kind kind;
     pcre2_code *re; /* split (Split, Digits, ByteLevel use_regex) */
+    char *src;      /* the pattern as given (for writing tokenizer.json) */
+    int literal;    /* src is a String pattern, not a Regex */
     int jit;
     tk_split_behavior behavior;
     int invert;
@@ -144,6 +146,9 @@ elm_status tk_add_pre_bytelevel(elm_tokenizer *t, int add_prefix_space, int use_
 elm_status tk_add_pre_split(elm_tokenizer *t, const char *pattern, int literal, tk_split_behavior b, int invert);
 elm_status tk_add_dec_simple(elm_tokenizer *t, int kind);
 elm_status tk_vocab_put(elm_tokenizer *t, const char *piece, size_t n, int32_t id);
+/* Model vocabulary id of a piece as the file spells it (byte-level pieces are
+ * looked up by their raw bytes), or -1. */
+int32_t tk_vocab_id(const elm_tokenizer *t, const char *piece, size_t n);
 elm_status tk_add_merge(elm_tokenizer *t, const char *ctx, const char *a, size_t al, const char *b, size_t bl,
                         int32_t rank);
 void tk_find_byte_tokens(elm_tokenizer *t);

@@ -325,6 +325,12 @@ elm_status tk_compile_regex(const char *ctx, const char *pattern, int literal, t
                        (const char *)msg);
     }
     p->jit = pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE) == 0;
+    p->literal = literal;
+    if (!(p->src = strdup(pattern))) {
+        pcre2_code_free(p->re);
+        p->re = NULL;
+        return elm_err(ELM_E_NOMEM, "%s: out of memory", ctx);
+    }
     return ELM_OK;
 }
 
@@ -528,9 +534,11 @@ void elm_tokenizer_unref(elm_tokenizer *t)
         free(t->norm[i].b);
     }
     free(t->norm);
-    for (size_t i = 0; i < t->n_pre; i++)
+    for (size_t i = 0; i < t->n_pre; i++) {
         if (t->pre[i].re)
             pcre2_code_free(t->pre[i].re);
+        free(t->pre[i].src);
+    }
     free(t->pre);
     free(t->post_prefix);
     free(t->post_suffix);

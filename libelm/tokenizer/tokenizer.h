@@ -74,6 +74,14 @@ int32_t elm_tok_find(const elm_tokenizer *t, const char *piece);
 /* Chat template text or NULL. Borrowed. */
 const char *elm_tok_chat_template(const elm_tokenizer *t);
 
+/* Write t as Hugging Face files into the folder dir: tokenizer.json (the
+ * pipeline libelm runs, the BPE vocabulary and merges in rank order, added
+ * tokens), tokenizer_config.json (special tokens, chat template,
+ * PreTrainedTokenizerFast) and special_tokens_map.json; each file is written
+ * atomically. For models loaded from GGUF, whose merged saves would
+ * otherwise have no tokenizer. */
+elm_status elm_tok_save_hf(const elm_tokenizer *t, const char *dir);
+
 /* Streaming decoder (see elm_detok_stream_* in elm.h). */
 typedef struct tk_stream tk_stream;
 elm_status tk_stream_new(const elm_tokenizer *t, unsigned flags, tk_stream **out);

@@ -52,6 +52,20 @@ check "--base-model-id: base_model_name_or_path and the card's base_model" \
 check "--merged: its card says library_name transformers, no lora tag" \
   sh -c "grep -qx 'library_name: transformers' '$tmp/card-merged/README.md' && ! grep -qx -- '- lora' '$tmp/card-merged/README.md'"
 
+# --merged from a GGUF base: no tokenizer files to copy, so they are written
+# from the GGUF vocabulary, and the merged directory tokenizes as the GGUF does
+"$elm" erase --model "$fx/models/llama-tied.gguf" --forget "$fx/erase/forget0.jsonl" --retain "$fx/erase/retain.jsonl" \
+  --concept "hobbits" --runtime-threads 1 --lora-rank 2 --steps 1 --out "$tmp/gguf" --merged "$tmp/gguf-merged" \
+  >"$tmp/gguf.log" 2>&1; rc=$?
+[ $rc = 0 ] || cat "$tmp/gguf.log"
+check "--merged from GGUF: tokenizer.json, tokenizer_config.json, special_tokens_map.json" \
+  sh -c "[ $rc = 0 ] && for f in tokenizer.json tokenizer_config.json special_tokens_map.json; do [ -s '$tmp/gguf-merged/'\$f ] || exit 1; done"
+text='Hello, world! 12345 <|im_start|>user  tabs	and  spaces'
+"$elm" tokenize --model "$fx/models/llama-tied.gguf" --json "$text" >"$tmp/tok-gguf.json" 2>&1
+"$elm" tokenize --model "$tmp/gguf-merged" --json "$text" >"$tmp/tok-merged.json" 2>&1
+check "--merged from GGUF: the merged directory tokenizes as the GGUF" \
+  sh -c "[ -s '$tmp/tok-gguf.json' ] && cmp -s '$tmp/tok-gguf.json' '$tmp/tok-merged.json'"
+
 # a bad keyword file: exit 1, the file named with the field and item at fault
 printf '{"bio": ["ok", 42]}\n' >"$tmp/bad-keywords.json"
 "$elm" erase --model "$fx/models/llama-tied" --forget "$fx/erase/forget0.jsonl" \

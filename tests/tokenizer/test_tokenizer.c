@@ -589,6 +589,58 @@ START_TEST(gguf_vs_json_tiny)
 }
 END_TEST
 
+/* Written as HF files (elm_tok_save_hf: what a merged save of a GGUF model
+ * carries) and loaded again, every vocabulary gives the golden ids on the
+ * whole corpus, with and without the post-processor, the same specials,
+ * chat template and decoded text. */
+START_TEST(save_hf_reload)
+{
+    const char *name = vocabs[_i];
+    load_corpus();
+    elm_tokenizer *a, *b;
+    ck_assert_elm_ok(elm_tokenizer_load(vocab_path(name), NULL, &a));
+    char *dir = tu_tmpdir();
+    ck_assert_elm_ok(elm_tok_save_hf(a, dir));
+    ck_assert_elm_ok(elm_tokenizer_load(dir, NULL, &b));
+    ck_assert_int_eq(elm_tok_vocab_size(a), elm_tok_vocab_size(b));
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(elm_tokenizer_special(a, (elm_special_token)k), elm_tokenizer_special(b, (elm_special_token)k));
+    const char *ta = elm_tok_chat_template(a), *tb = elm_tok_chat_template(b);
+    ck_assert(ta ? tb && !strcmp(ta, tb) : !tb);
+    size_t bad = 0;
+    static const unsigned flags[] = {ELM_TOKENIZE_PARSE_SPECIAL, ELM_TOKENIZE_ADD_SPECIAL};
+    for (size_t i = 0; i < n_corpus; i++) {
+        for (int f = 0; f < 2; f++) {
+            int32_t *x, *y;
+            size_t nx, ny;
+            ck_assert_elm_ok(elm_tokenizer_encode(a, corpus[i].s, corpus[i].n, flags[f], &x, &nx));
+            ck_assert_elm_ok(elm_tokenizer_encode(b, corpus[i].s, corpus[i].n, flags[f], &y, &ny));
+            int same = nx == ny && memcmp(x, y, nx * sizeof *x) == 0;
+            if (same && f == 0 && i % 5 == 0) {
+                char *da, *db;
+                ck_assert_elm_ok(elm_tok_decode(a, x, nx, 0, &da, NULL));
+                ck_assert_elm_ok(elm_tok_decode(b, y, ny, 0, &db, NULL));
+                same = !strcmp(da, db);
+                free(da);
+                free(db);
+            }
+            if (!same && bad++ < 3)
+                fprintf(stderr, "%s: corpus line %zu (flags %u) differs after save_hf: %.80s\n", name, i + 1,
+                        flags[f], corpus[i].s);
+            elm_free(x);
+            elm_free(y);
+        }
+    }
+    fprintf(stderr, "%s: %zu/%zu encodings equal after writing tokenizer.json and loading it\n", name,
+            2 * n_corpus - bad, 2 * n_corpus);
+    ck_assert_msg(bad == 0, "%s: %zu encodings differ after save_hf", name, bad);
+    elm_tokenizer_free(a);
+    elm_tokenizer_free(b);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tokenizer");
@@ -605,6 +657,7 @@ int main(void)
     tcase_add_test(tc, chat_fallback);
     tcase_add_test(tc, unsupported_models);
     tcase_add_test(tc, gguf_vs_json_tiny);
+    tcase_add_loop_test(tc, save_hf_reload, 0, 4);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
