@@ -76,6 +76,9 @@ METHODS = {
         # η 100 erases more but its general perplexity rose 15% at retain weight 10; the retain
         # weight scaled with η holds it (dev, session 10: 62.2% / 56.0% / +4.6%).
         ("eta100-soft-r100", elm(100, retain=100)),
+        # At 240 steps η 100 λr 100 erased more (dev 34%) but general perplexity rose 7%
+        # (session 14): a heavier retain weight.
+        ("eta100-soft-r300", elm(100, retain=300)),
     ],
     "rmu": [
         ("c6.5", ["--erase-objective", "rmu", "--optim-lr", "1e-3"]),
