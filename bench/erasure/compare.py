@@ -86,11 +86,15 @@ METHODS = {
         ("c100-lr3e-3", ["--erase-objective", "rmu", "--erase-rmu-coeff", "100", "--optim-lr", "3e-3"]),
     ],
     "grad_diff": [
+        # At 240 steps lr 1e-4 already breaks the controls (dev control 36%, perplexity x8):
+        # a smaller step keeps the grid spanning "nothing moves" to "controls break".
+        ("lr3e-5", ["--erase-objective", "grad_diff", "--optim-lr", "3e-5"]),
         ("lr1e-4", ["--erase-objective", "grad_diff", "--optim-lr", "1e-4"]),
         ("lr2e-4", ["--erase-objective", "grad_diff", "--optim-lr", "2e-4"]),
         ("lr3e-4", ["--erase-objective", "grad_diff", "--optim-lr", "3e-4"]),
     ],
     "npo": [
+        ("lr3e-5", ["--erase-objective", "npo", "--optim-lr", "3e-5"]),  # the same, at 240 steps
         ("lr1e-4", ["--erase-objective", "npo", "--optim-lr", "1e-4"]),
         ("lr3e-4", ["--erase-objective", "npo", "--optim-lr", "3e-4"]),
         ("lr1e-3", ["--erase-objective", "npo", "--optim-lr", "1e-3"]),
