@@ -79,10 +79,14 @@ elm_status elm_erase_opts_from_config(const elm_config *c, const elm_model *m, e
     o->eta_ramp = ch == 0;
     ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_TAU, &o->tau));
     ELM_TRY(elm_config_int(c, ELM_KEY_ERASE_TOP_K, &o->top_k));
+    ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_PLAUSIBILITY, &o->plausibility));
     ELM_TRY(get_choice(c, ELM_KEY_ERASE_LOSS, loss, 3, &ch));
     o->loss = (elm_erase_loss)ch;
     ELM_TRY(get_choice(c, ELM_KEY_ERASE_ACTION, action, 3, &ch));
     o->action = (elm_erase_action)ch;
+    if (o->plausibility > 0 && o->action == ELM_ACTION_RANDOM)
+        return elm_err(ELM_E_INVALID, "erase.plausibility = %g: the random action has no frozen distribution to "
+                                      "mask (use 0, or erase.action erase or enhance)", o->plausibility);
     ELM_TRY(get_choice(c, ELM_KEY_ERASE_RETAIN_LOSS, retain, 2, &o->retain_soft));
     ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_LAMBDA_ERASE, &o->lam_erase));
     ELM_TRY(elm_config_double(c, ELM_KEY_ERASE_LAMBDA_RETAIN, &o->lam_retain));

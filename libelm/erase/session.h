@@ -46,6 +46,7 @@ typedef struct elm_erase_opts {
     double eta, tau;
     int eta_ramp;
     int64_t top_k;
+    double plausibility; /* erase.plausibility: alpha of the plausibility mask (0: off) */
     elm_erase_loss loss;
     elm_erase_action action;
     int retain_soft;

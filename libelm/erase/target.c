@@ -29,6 +29,20 @@ static elm_status lsm_rows(elm_erase *e, et_scope *sc, et_tensor *h, int64_t sta
     return st;
 }
 
+/* The plausibility mask of o = log_softmax(logits / tau) [len, V] (float64):
+ * *mask = o < max_v o + log(alpha) per row (bool), the tokens the frozen
+ * model itself finds less than alpha times as likely as its best one —
+ * contrastive decoding's adaptive plausibility constraint (Li et al. 2023),
+ * applied to the guided scores so that the target moves probability among
+ * tokens the model would write, never onto tokens it would not. The row's
+ * best token always stays, so no row is all -inf. */
+static elm_status implausible_mask(et_scope *sc, et_tensor *o, double alpha, et_tensor **mask)
+{
+    et_tensor *floor = et_add_scalar(sc, et_amax(sc, o, -1, 1), log(alpha));
+    *mask = et_lt(sc, o, floor);
+    return et_scope_check(sc);
+}
+
 /* The erase target for a text of N positions, built in chunks of rows in
  * scopes of their own; only the result is left in sc. From the frozen
  * final hidden states h[0] (the text, [1, N, E]), h[1] and h[2] (expert and
@@ -114,8 +128,15 @@ elm_status elm_obj_erase_target(elm_erase *e, et_scope *sc, int64_t N, et_tensor
             s = NULL;
             if (st == ELM_OK)
                 st = lsm_rows(e, cs, h[0], c0, len, tau, &s);
+            et_tensor *implausible = NULL;
+            if (st == ELM_OK && o->plausibility > 0)
+                st = implausible_mask(cs, s, o->plausibility, &implausible);
             if (st == ELM_OK)
                 st = et_add_(s, d, o->action == ELM_ACTION_ERASE ? -1.0 : 1.0);
+            if (st == ELM_OK && implausible) {
+                s = et_masked_fill(cs, s, implausible, -INFINITY);
+                st = et_scope_check(cs);
+            }
         }
         if (st == ELM_OK)
             st = et_scope_check(cs);

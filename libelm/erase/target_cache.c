@@ -36,7 +36,7 @@ static et_tensor *fc_to_device(elm_erase *e, et_scope *sc, et_tensor *t)
 }
 
 /* What an erase target depends on besides the model: eta, its schedule,
- * tau, top-k, the action and the three id sequences. */
+ * tau, top-k, the plausibility mask, the action and the three id sequences. */
 static elm_status fc_erase_key(elm_erase *e, const ids_buf *xi, const ids_buf *ex, const ids_buf *nv,
                                elm_fcache_key *k)
 {
@@ -49,6 +49,8 @@ static elm_status fc_erase_key(elm_erase *e, const ids_buf *xi, const ids_buf *e
         st = elm_fcache_key_add_f64(k, o->tau);
     if (st == ELM_OK)
         st = elm_fcache_key_add_i64(k, o->top_k);
+    if (st == ELM_OK && o->plausibility > 0) /* absent when off: earlier caches stay valid */
+        st = elm_fcache_key_add_f64(k, o->plausibility);
     if (st == ELM_OK)
         st = elm_fcache_key_add_i64(k, (int64_t)o->action);
     if (st == ELM_OK)

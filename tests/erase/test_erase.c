@@ -404,6 +404,11 @@ END_TEST
 START_TEST(test_parity_refcons) { parity("refcons"); }
 END_TEST
 
+/* erase.plausibility 0.1: the frozen model's plausibility mask on the target
+ * (72% of the fixture's target entries masked; golden_plausible) */
+START_TEST(test_parity_plausible) { parity("plausible"); }
+END_TEST
+
 /* ---------------------------------------------------- public API paths ---- */
 
 typedef struct api_run {
@@ -610,6 +615,13 @@ START_TEST(test_errors)
     ck_assert_elm_status(elm_session_new(m, cfg, &s), ELM_E_INVALID);
     ck_assert_ptr_nonnull(strstr(elm_last_error(), "unknown module 'mlp'"));
     ck_assert_ptr_null(s);
+    ck_assert_elm_ok(elm_config_set(cfg, "lora.targets", "q,v"));
+    ck_assert_elm_ok(elm_config_set(cfg, "erase.action", "random"));
+    ck_assert_elm_ok(elm_config_set(cfg, "erase.plausibility", "0.1"));
+    ck_assert_elm_status(elm_session_new(m, cfg, &s), ELM_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(elm_last_error(), "erase.plausibility = 0.1: the random action"));
+    ck_assert_ptr_null(s);
+    ck_assert_elm_status(elm_config_set(cfg, "erase.plausibility", "1.5"), ELM_E_INVALID);
     ck_assert_elm_status(elm_config_set(cfg, "lora.rank", "0"), ELM_E_INVALID);
     ck_assert_elm_status(elm_config_set(cfg, "erase.eta", "nan"), ELM_E_INVALID);
     elm_model_free(m);
@@ -747,6 +759,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_parity_concat);
     tcase_add_test(t, test_parity_separate);
     tcase_add_test(t, test_parity_refcons);
+    tcase_add_test(t, test_parity_plausible);
     tcase_add_test(t, test_resume_exact);
     tcase_add_test(t, test_cancel);
     tcase_add_test(t, test_errors);

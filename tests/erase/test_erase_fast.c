@@ -68,6 +68,7 @@ CASE(soft_ce_separate_const, "erase.loss", "soft_ce", "erase.alignment", "separa
 CASE(kl_enhance, "erase.loss", "kl", "erase.action", "enhance")
 CASE(hard_soft_retain, "erase.loss", "hard", "erase.retain_loss", "soft")
 CASE(random_action, "erase.action", "random", "erase.top_k", "20")
+CASE(plausible_kl, "erase.plausibility", "0.1", "erase.loss", "kl")
 CASE(dense_top0, "erase.top_k", "0", "erase.loss", "kl")
 
 /* The trained passes' lm_head + loss in chunks of 7 rows (several chunks
@@ -151,6 +152,7 @@ static Suite *suite(void)
     tcase_add_test(t, kl_enhance);
     tcase_add_test(t, hard_soft_retain);
     tcase_add_test(t, random_action);
+    tcase_add_test(t, plausible_kl);
     tcase_add_test(t, dense_top0);
     suite_add_tcase(s, t);
     t = tcase_create("loss_chunks");

@@ -7,7 +7,8 @@ authors' code). Every knob is a libelm schema key (erase.*, lora.*, optim.*,
 data.*, runtime.seed) with the same meaning as in libelm/erase/.
 
 Makes, for each mode of MODES (alignment concat or separate; refcons: concat with
-erase.consistency_tokens = reference), tests/fixtures/erase/golden_<mode>/:
+erase.consistency_tokens = reference; plausible: concat with erase.plausibility),
+tests/fixtures/erase/golden_<mode>/:
   config.json              the schema keys used (libelm sets the same)
   init_adapter/            PEFT dir (model.save_pretrained) libelm starts from
                            via lora.init_from: A from PEFT's init with
@@ -30,7 +31,7 @@ Run (from the repository root):
 and safetensors metadata from a dict, so byte-identical files need
 PYTHONHASHSEED=0.)
 Optional: --model DIR (default tests/fixtures/models/llama-tied), --out DIR
-(default tests/fixtures/erase), --modes concat,separate,refcons.
+(default tests/fixtures/erase), --modes concat,separate,refcons,plausible.
 """
 import argparse
 import json
@@ -221,6 +222,7 @@ class Reference:
         self.step_no = 0
         self.trace = {"micro": [], "steps": []}
         self.losses = {"erase": [], "retain": [], "consistency": []}
+        self.masked = []  # share of target entries erase.plausibility masked, per text
 
     # tokenizer(text) with / without the post-processor, cut to erase.max_tokens
     def ids(self, text, special=True):
@@ -280,6 +282,11 @@ class Reference:
                 et = torch.full((n,), eta, dtype=torch.float64)
             sign = -1.0 if action == "erase" else 1.0
             s = o + sign * et[:, None] * (e - v)
+            alpha = float(cfg.get("erase.plausibility", "0"))
+            if alpha > 0:  # contrastive decoding's plausibility constraint on the frozen o
+                implausible = o < o.max(-1, keepdim=True).values + math.log(alpha)
+                self.masked.append(float(implausible.double().mean()))
+                s = s.masked_fill(implausible, -math.inf)
         k = int(cfg["erase.top_k"])
         if 0 < k < s.shape[-1]:
             vals, idx = torch.topk(s, k, dim=-1)
@@ -400,6 +407,9 @@ MODES = {
     "concat": ("concat", {}),
     "separate": ("separate", {}),
     "refcons": ("concat", {"erase.consistency_tokens": "reference"}),
+    # erase.plausibility: the tiny random model's rows are flat, so a large alpha is what
+    # masks a real share of the vocabulary (the run prints the share)
+    "plausible": ("concat", {"erase.plausibility": "0.1"}),
 }
 
 
@@ -438,6 +448,8 @@ def make_golden(model_dir, out_dir, mode):
                    "test_text": TEST_TEXT, "meta": meta}, f, indent=1, sort_keys=True)
     with open(os.path.join(gdir, "trace.json"), "w") as f:
         json.dump(ref.trace, f, indent=1)
+    if ref.masked:
+        print(f"{gdir}: erase.plausibility masked {100 * sum(ref.masked) / len(ref.masked):.1f}% of the target entries")
     print(f"{gdir}: {len(ref.losses['erase'])} micro-steps;",
           "erase", ["%.6f" % x for x in ref.losses["erase"]])
 
