@@ -50,13 +50,17 @@ COMMON = ["--runtime-dtype", "auto", "--runtime-seed", "1", "--lora-rank", "4", 
 # Each method's small grid. Defaults come from the methods' papers (docs/erase.md); the grid
 # spans the knob that trades forgetting against keeping (learning rate, and for ELM η and
 # the retain weight, for RMU the steering coefficient).
-def elm(eta, lr="1e-3", retain=10, soft=True):
+def elm(eta, lr="1e-3", retain=10, soft=True, plausibility=None):
     """ELM's flags: constant η; soft = the paper's retain target (the frozen distribution,
     τ 1) instead of the reference code's argmax (τ 1.2 default)."""
     f = ["--erase-objective", "elm", "--erase-eta", str(eta), "--erase-eta-schedule", "constant"]
     f += ["--erase-tau", "1", "--erase-retain-loss", "soft"] if soft else []
+    f += ["--erase-plausibility", str(plausibility)] if plausibility else []
     return f + ["--optim-lr", lr, "--erase-lambda-retain", str(retain)]
 
+
+# A flag value that stands for the work folder's consistency pairs (Compare.consistency_pairs).
+CONSISTENCY = "@consistency"
 
 METHODS = {
     "elm": [
@@ -79,6 +83,26 @@ METHODS = {
         # At 240 steps η 100 λr 100 erased more (dev 34%) but general perplexity rose 7%
         # (session 14): a heavier retain weight.
         ("eta100-soft-r300", elm(100, retain=300)),
+        # At η 100 the target's best token has a frozen probability of 0.2% on the forget
+        # texts (garbage: " nobody", "omegran") and the erased model answers concept prompts
+        # with nothing; the plausibility mask keeps the target on tokens the model would write.
+        ("eta100-soft-r300-p01", elm(100, retain=300, plausibility=0.01)),
+        ("eta100-soft-r300-p001", elm(100, retain=300, plausibility=0.001)),
+        # With the mask the erase term starts near its floor (loss 3.5 against 22 unmasked), so
+        # the retain weight that the unmasked target needed drowns it: lighter retain weights,
+        # and the paper's η 1000, which the mask makes safe.
+        ("eta100-soft-r30-p01", elm(100, retain=30, plausibility=0.01)),
+        ("eta100-soft-r10-p01", elm(100, retain=10, plausibility=0.01)),
+        ("eta1000-soft-r30-p01", elm(1000, retain=30, plausibility=0.01)),
+        ("eta100-soft-r30-p001", elm(100, retain=30, plausibility=0.001)),
+        # The plausibility mask erased nothing on dev (81.7% at α 0.01 and 0.001, λr 300): the
+        # consistency term instead, on the chosen η 100 λr 300 (session 12 at 60 steps: reverse
+        # perplexity 8.2 -> 5.3), weighted as the retain term is (λc 30, 300; λc 1 would be
+        # 1/300 of the retain term).
+        ("eta100-soft-r300-c30", elm(100, retain=300) + ["--consistency", CONSISTENCY,
+                                                         "--erase-lambda-consistency", "30"]),
+        ("eta100-soft-r300-c300", elm(100, retain=300) + ["--consistency", CONSISTENCY,
+                                                          "--erase-lambda-consistency", "300"]),
     ],
     "rmu": [
         ("c6.5", ["--erase-objective", "rmu", "--optim-lr", "1e-3"]),
@@ -245,7 +269,22 @@ class Bench:
         return r
 
     # ---- training ------------------------------------------------------------------------
+    def consistency_pairs(self):
+        """The consistency pairs the configurations that name CONSISTENCY use: 60 pairs made by
+        the frozen model with erase guidance from the first forget texts (elm
+        prepare-consistency), made once per work folder."""
+        path = os.path.join(self.a.work, "consistency.jsonl")
+        if not self.done(path):
+            self.say("prepare-consistency: 60 pairs")
+            self.run([self.elm, "prepare-consistency", "--model", self.a.model, "--forget", self.forget,
+                      "--concept", self.concept_text, "--out", path, "--limit", "60", "--top-k", "50",
+                      "--min-new-tokens", "60", "--max-new-tokens", "120", "--seed", "1",
+                      "--runtime-dtype", "auto"], err_to=os.path.join(self.a.work, "consistency.log"))
+        return path
+
     def erase(self, tag, flags):
+        if CONSISTENCY in flags:
+            flags = [self.consistency_pairs() if f == CONSISTENCY else f for f in flags]
         out = os.path.join(self.a.work, tag)
         log = out + ".log"
         self.reused += self.done(os.path.join(out, "adapter_config.json")) and os.path.exists(log)
