@@ -83,7 +83,7 @@ METHODS = {
         # At 240 steps η 100 λr 100 erased more (dev 34%) but general perplexity rose 7%
         # (session 14): a heavier retain weight.
         ("eta100-soft-r300", elm(100, retain=300)),
-        # At η 100 the target's best token has a frozen probability of 0.2% on the forget
+        # At η 100 the target's best token has a frozen probability of 0.28% on the forget
         # texts (garbage: " nobody", "omegran") and the erased model answers concept prompts
         # with nothing; the plausibility mask keeps the target on tokens the model would write.
         ("eta100-soft-r300-p01", elm(100, retain=300, plausibility=0.01)),
